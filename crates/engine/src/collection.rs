@@ -1,0 +1,378 @@
+//! The records of one collection in memory: the operations that tie metadata, documents, filters and the
+//! vector index together. Writes are planned first (pure), persisted by the caller, then applied, so a
+//! failed persist leaves memory untouched.
+//!
+//! Invariants: `by_id` and `records` hold the same set of rows; every record row has a vector in `index`
+//! (once the dimension is known, every record has an embedding); rows only grow, so row order is
+//! insertion order.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::config::HnswConfig;
+use crate::distance::Space;
+use crate::error::{Error, Result};
+use crate::index::{GraphParams, Hit, VectorIndex};
+use crate::metadata::{Metadata, UpdateMetadata};
+use crate::request::{DeleteRequest, Filter, GetRequest, Include, QueryRequest, WriteBatch, WriteKind};
+
+/// One stored record, without its vector (the index holds it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub id: String,
+    pub document: Option<String>,
+    pub uri: Option<String>,
+    pub metadata: Option<Metadata>,
+}
+
+/// A planned change to one row. `embedding` is set when the row's vector is new or replaced.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Put { row: u64, record: Record, embedding: Option<Vec<f32>> },
+    Delete { row: u64 },
+}
+
+/// What a write will do: the changes and the dimension it fixes (first embeddings).
+#[derive(Debug, Clone, Default)]
+pub struct WritePlan {
+    pub changes: Vec<Change>,
+    pub new_dimension: Option<usize>,
+}
+
+pub struct CollectionData {
+    records: BTreeMap<u64, Record>,
+    by_id: HashMap<String, u64>,
+    next_row: u64,
+    space: Space,
+    graph_params: GraphParams,
+    index: Option<VectorIndex>,
+}
+
+/// Columns of a get result, aligned with `ids`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetColumns {
+    pub ids: Vec<String>,
+    pub embeddings: Option<Vec<f32>>,
+    pub documents: Option<Vec<Option<String>>>,
+    pub uris: Option<Vec<Option<String>>>,
+    pub metadatas: Option<Vec<Option<Metadata>>>,
+    pub distances: Option<Vec<f32>>,
+}
+
+impl CollectionData {
+    pub fn new(hnsw: &HnswConfig, dimension: Option<usize>) -> CollectionData {
+        let graph_params = GraphParams {
+            max_neighbors: hnsw.max_neighbors,
+            ef_construction: hnsw.ef_construction,
+            ef_search: hnsw.ef_search,
+        };
+        CollectionData {
+            records: BTreeMap::new(),
+            by_id: HashMap::new(),
+            next_row: 0,
+            space: hnsw.space,
+            graph_params,
+            index: dimension.map(|d| VectorIndex::new(hnsw.space, d, graph_params)),
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn dimension(&self) -> Option<usize> {
+        self.index.as_ref().map(VectorIndex::dimension)
+    }
+
+    pub fn set_ef_search(&mut self, ef_search: usize) {
+        self.graph_params.ef_search = ef_search;
+        if let Some(index) = self.index.as_mut() {
+            index.set_ef_search(ef_search);
+        }
+    }
+
+    /// Loads one persisted row (used when opening a collection).
+    pub fn load_row(&mut self, row: u64, record: Record, embedding: Option<&[f32]>) -> Result<()> {
+        self.next_row = self.next_row.max(row + 1);
+        if let Some(vector) = embedding {
+            let index = self.index_for(vector.len())?;
+            index.put(&[row], vector);
+        }
+        self.by_id.insert(record.id.clone(), row);
+        self.records.insert(row, record);
+        Ok(())
+    }
+
+    fn index_for(&mut self, dimension: usize) -> Result<&mut VectorIndex> {
+        let (space, params) = (self.space, self.graph_params);
+        let index = self.index.get_or_insert_with(|| VectorIndex::new(space, dimension, params));
+        if index.dimension() != dimension {
+            return Err(Error::DimensionMismatch { expected: index.dimension(), got: dimension });
+        }
+        Ok(index)
+    }
+
+    /// Plans add / upsert / update with Chroma's semantics. Pure: `self` is unchanged.
+    pub fn plan_write(&self, batch: &WriteBatch) -> Result<WritePlan> {
+        let mut plan = WritePlan::default();
+        if let Some(embeddings) = &batch.embeddings {
+            match self.dimension() {
+                Some(expected) if expected != embeddings.dimension => {
+                    return Err(Error::DimensionMismatch { expected, got: embeddings.dimension })
+                }
+                None => plan.new_dimension = Some(embeddings.dimension),
+                _ => {}
+            }
+        }
+        let mut next_row = self.next_row;
+        for (i, id) in batch.ids.iter().enumerate() {
+            let embedding = batch.embeddings.as_ref().map(|e| e.row(i).to_vec());
+            let document = batch.documents.as_ref().and_then(|d| d[i].clone());
+            let uri = batch.uris.as_ref().and_then(|u| u[i].clone());
+            let metadata = batch.metadatas.as_ref().and_then(|m| m[i].as_ref());
+            match (self.by_id.get(id), batch.kind) {
+                // add skips existing ids; update ignores missing ones.
+                (Some(_), WriteKind::Add) | (None, WriteKind::Update) => {}
+                (None, _) => {
+                    let record = Record { id: id.clone(), document, uri, metadata: metadata.and_then(insert_metadata) };
+                    plan.changes.push(Change::Put { row: next_row, record, embedding });
+                    next_row += 1;
+                }
+                (Some(&row), _) => {
+                    let mut record = self.records[&row].clone();
+                    if document.is_some() {
+                        record.document = document;
+                    }
+                    if uri.is_some() {
+                        record.uri = uri;
+                    }
+                    if let Some(update) = metadata {
+                        record.metadata = merge_metadata(record.metadata.take(), update);
+                    }
+                    plan.changes.push(Change::Put { row, record, embedding });
+                }
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Plans a delete; returns the plan and the count Chroma reports.
+    pub fn plan_delete(&self, request: &DeleteRequest) -> (WritePlan, usize) {
+        let rows: Vec<u64> = if request.filter.has_predicate() {
+            let mut rows = self.matching_rows(&request.filter);
+            if let Some(limit) = request.limit {
+                rows.truncate(limit);
+            }
+            rows
+        } else {
+            self.matching_rows(&request.filter)
+        };
+        // With ids only, Chroma reports the number of ids requested, not found.
+        let reported = match (&request.filter.ids, request.filter.has_predicate()) {
+            (Some(ids), false) => ids.len(),
+            _ => rows.len(),
+        };
+        let changes = rows.into_iter().map(|row| Change::Delete { row }).collect();
+        (WritePlan { changes, new_dimension: None }, reported)
+    }
+
+    /// Applies a plan that has been persisted.
+    pub fn apply(&mut self, plan: WritePlan) -> Result<()> {
+        if let Some(dimension) = plan.new_dimension {
+            self.index_for(dimension)?;
+        }
+        let mut new_rows = Vec::new();
+        let mut new_vectors = Vec::new();
+        for change in plan.changes {
+            match change {
+                Change::Put { row, record, embedding } => {
+                    if let Some(vector) = embedding {
+                        new_rows.push(row);
+                        new_vectors.extend_from_slice(&vector);
+                    }
+                    self.next_row = self.next_row.max(row + 1);
+                    self.by_id.insert(record.id.clone(), row);
+                    self.records.insert(row, record);
+                }
+                Change::Delete { row } => {
+                    if let Some(record) = self.records.remove(&row) {
+                        self.by_id.remove(&record.id);
+                    }
+                    if let Some(index) = self.index.as_mut() {
+                        index.remove(row);
+                    }
+                }
+            }
+        }
+        if !new_rows.is_empty() {
+            let dimension = new_vectors.len() / new_rows.len();
+            self.index_for(dimension)?.put(&new_rows, &new_vectors);
+        }
+        Ok(())
+    }
+
+    /// Rows matching ids ∩ where ∩ where_document, in row (insertion) order.
+    fn matching_rows(&self, filter: &Filter) -> Vec<u64> {
+        let matches = |record: &Record| {
+            filter.where_clause.as_ref().is_none_or(|w| w.matches(record.metadata.as_ref(), record.document.as_deref()))
+                && filter.where_document.as_ref().is_none_or(|w| w.matches(record.document.as_deref()))
+        };
+        match &filter.ids {
+            Some(ids) => {
+                let mut rows: Vec<u64> = ids.iter().filter_map(|id| self.by_id.get(id).copied()).collect();
+                rows.sort_unstable();
+                rows.dedup();
+                rows.retain(|row| matches(&self.records[row]));
+                rows
+            }
+            None => self.records.iter().filter(|(_, r)| matches(r)).map(|(&row, _)| row).collect(),
+        }
+    }
+
+    pub fn get(&self, request: &GetRequest) -> GetColumns {
+        let rows: Vec<u64> = self
+            .matching_rows(&request.filter)
+            .into_iter()
+            .skip(request.offset)
+            .take(request.limit.unwrap_or(usize::MAX))
+            .collect();
+        self.columns(&rows, request.include, None)
+    }
+
+    /// One result per query embedding.
+    pub fn query(&self, request: &QueryRequest) -> Result<Vec<GetColumns>> {
+        let queries = &request.queries;
+        let Some(index) = self.index.as_ref() else {
+            // Never had embeddings: empty results, whatever the query dimension.
+            return Ok((0..queries.rows()).map(|_| self.columns(&[], request.include, Some(Vec::new()))).collect());
+        };
+        if index.dimension() != queries.dimension {
+            return Err(Error::DimensionMismatch { expected: index.dimension(), got: queries.dimension });
+        }
+        let filtered = request.filter.ids.is_some() || request.filter.has_predicate();
+        let allowed = filtered.then(|| self.matching_rows(&request.filter));
+        Ok((0..queries.rows())
+            .map(|q| {
+                let hits: Vec<Hit> = index.search(queries.row(q), request.n_results, allowed.as_deref());
+                let rows: Vec<u64> = hits.iter().map(|h| h.row).collect();
+                self.columns(&rows, request.include, Some(hits.iter().map(|h| h.distance).collect()))
+            })
+            .collect())
+    }
+
+    fn columns(&self, rows: &[u64], include: Include, distances: Option<Vec<f32>>) -> GetColumns {
+        let records: Vec<&Record> = rows.iter().map(|row| &self.records[row]).collect();
+        GetColumns {
+            ids: records.iter().map(|r| r.id.clone()).collect(),
+            embeddings: include.embeddings.then(|| {
+                let mut flat = Vec::new();
+                if let Some(index) = &self.index {
+                    for row in rows {
+                        flat.extend_from_slice(index.vector(*row).unwrap_or(&[]));
+                    }
+                }
+                flat
+            }),
+            documents: include.documents.then(|| records.iter().map(|r| r.document.clone()).collect()),
+            uris: include.uris.then(|| records.iter().map(|r| r.uri.clone()).collect()),
+            metadatas: include.metadatas.then(|| records.iter().map(|r| r.metadata.clone()).collect()),
+            distances: if include.distances { distances } else { None },
+        }
+    }
+}
+
+/// Metadata of a new record: `None` values dropped, an empty map stored as no metadata.
+fn insert_metadata(update: &UpdateMetadata) -> Option<Metadata> {
+    let metadata: Metadata = update.iter().filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))).collect();
+    (!metadata.is_empty()).then_some(metadata)
+}
+
+/// Chroma's merge: keys replaced one by one, `None` deletes a key; empty after merging → no metadata.
+fn merge_metadata(existing: Option<Metadata>, update: &UpdateMetadata) -> Option<Metadata> {
+    let mut metadata = existing.unwrap_or_default();
+    for (key, value) in update {
+        match value {
+            Some(v) => {
+                metadata.insert(key.clone(), v.clone());
+            }
+            None => {
+                metadata.remove(key);
+            }
+        }
+    }
+    (!metadata.is_empty()).then_some(metadata)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::MetadataValue;
+
+    fn write(kind: WriteKind, json: &str, embeddings: Option<(Vec<f32>, usize)>) -> WriteBatch {
+        WriteBatch::parse(kind, json, embeddings).unwrap()
+    }
+
+    fn run(data: &mut CollectionData, batch: WriteBatch) {
+        let plan = data.plan_write(&batch).unwrap();
+        data.apply(plan).unwrap();
+    }
+
+    fn ids(data: &CollectionData, json: &str) -> Vec<String> {
+        data.get(&GetRequest::parse(json).unwrap()).ids
+    }
+
+    #[test]
+    fn add_skips_existing_update_ignores_missing_and_merges() {
+        let mut data = CollectionData::new(&HnswConfig::default(), None);
+        run(&mut data, write(WriteKind::Add, r#"{"ids":["a","b"],"metadatas":[{"x":1,"y":"k"},null]}"#, Some((vec![0.0, 1.0], 1))));
+        run(&mut data, write(WriteKind::Add, r#"{"ids":["a","c"],"documents":["new","c"]}"#, Some((vec![5.0, 2.0], 1))));
+        assert_eq!(data.count(), 3);
+        let got = data.get(&GetRequest::parse(r#"{"ids":["a"],"include":["documents","embeddings"]}"#).unwrap());
+        assert_eq!(got.documents, Some(vec![None]));
+        assert_eq!(got.embeddings, Some(vec![0.0]));
+        run(&mut data, write(WriteKind::Update, r#"{"ids":["a","zz"],"metadatas":[{"x":null,"z":true},{"q":1}]}"#, None));
+        let got = data.get(&GetRequest::parse(r#"{"ids":["a"]}"#).unwrap());
+        let md = got.metadatas.unwrap()[0].clone().unwrap();
+        assert_eq!(md.get("x"), None);
+        assert_eq!(md.get("z"), Some(&MetadataValue::Bool(true)));
+        assert_eq!(data.count(), 3);
+        // Insertion order, not request order.
+        assert_eq!(ids(&data, r#"{"ids":["c","a"]}"#), vec!["a", "c"]);
+        assert_eq!(ids(&data, r#"{"limit":1,"offset":1}"#), vec!["b"]);
+    }
+
+    #[test]
+    fn dimension_is_fixed_by_first_embeddings() {
+        let mut data = CollectionData::new(&HnswConfig::default(), None);
+        run(&mut data, write(WriteKind::Add, r#"{"ids":["a"]}"#, Some((vec![0.0, 1.0], 2))));
+        let err = data.plan_write(&write(WriteKind::Add, r#"{"ids":["b"]}"#, Some((vec![0.0], 1)))).unwrap_err();
+        assert_eq!(err.to_string(), "Collection expecting embedding with dimension of 2, got 1");
+    }
+
+    #[test]
+    fn delete_counts_like_chroma() {
+        let mut data = CollectionData::new(&HnswConfig::default(), None);
+        run(&mut data, write(WriteKind::Add, r#"{"ids":["a","b","c"],"metadatas":[{"k":1},{"k":1},{"k":2}]}"#, Some((vec![0.0, 1.0, 2.0], 1))));
+        let (plan, n) = data.plan_delete(&DeleteRequest::parse(r#"{"ids":["a","nope"]}"#).unwrap());
+        assert_eq!(n, 2);
+        data.apply(plan).unwrap();
+        let (plan, n) = data.plan_delete(&DeleteRequest::parse(r#"{"where":{"k":1}}"#).unwrap());
+        assert_eq!(n, 1);
+        data.apply(plan).unwrap();
+        assert_eq!(ids(&data, "{}"), vec!["c"]);
+    }
+
+    #[test]
+    fn query_filters_exactly_and_sorts() {
+        let mut data = CollectionData::new(&HnswConfig::default(), None);
+        run(
+            &mut data,
+            write(WriteKind::Add, r#"{"ids":["a","b","c"],"metadatas":[{"k":1},{"k":2},{"k":1}]}"#, Some((vec![0.0, 1.0, 2.0], 1))),
+        );
+        let q = QueryRequest::parse(r#"{"n_results":5,"where":{"k":1}}"#, vec![1.9], 1).unwrap();
+        let result = &data.query(&q).unwrap()[0];
+        assert_eq!(result.ids, vec!["c", "a"]);
+        let d = result.distances.as_ref().unwrap();
+        assert!((d[0] - 0.01).abs() < 1e-5 && (d[1] - 3.61).abs() < 1e-5);
+    }
+
+}

@@ -1,0 +1,305 @@
+//! Durable storage in SQLite (one file per persistent directory). A write is acknowledged only after its
+//! transaction commits with `synchronous=FULL`, so it survives a process kill or an OS crash.
+//!
+//! The file carries a format version; a file written by a newer format is refused. A lock file held with
+//! an OS advisory lock keeps a second process from writing the same directory; the OS drops the lock when
+//! its process dies, so a stale lock never blocks.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::Value;
+
+use crate::collection::{Change, Record, WritePlan};
+use crate::error::{Error, Result};
+use crate::metadata::{metadata_to_json, parse_metadata, Metadata};
+
+/// Bumped whenever the schema changes incompatibly.
+pub const FORMAT_VERSION: i64 = 1;
+pub const DATABASE_FILE: &str = "chromalite.sqlite3";
+const LOCK_FILE: &str = "chromalite.lock";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS format (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS databases (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, tenant TEXT NOT NULL, UNIQUE (tenant, name));
+CREATE TABLE IF NOT EXISTS collections (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, database_id TEXT NOT NULL, metadata TEXT,
+    configuration TEXT NOT NULL, dimension INTEGER, UNIQUE (database_id, name));
+CREATE TABLE IF NOT EXISTS records (
+    collection_id TEXT NOT NULL, row INTEGER NOT NULL, id TEXT NOT NULL, embedding BLOB,
+    document TEXT, uri TEXT, metadata TEXT, PRIMARY KEY (collection_id, row));
+CREATE UNIQUE INDEX IF NOT EXISTS records_by_id ON records (collection_id, id);
+";
+
+/// A collection row as stored.
+#[derive(Debug, Clone)]
+pub struct StoredCollection {
+    pub id: String,
+    pub name: String,
+    pub database_id: String,
+    pub metadata: Option<Metadata>,
+    pub configuration: Value,
+    pub dimension: Option<usize>,
+}
+
+/// A database row as stored.
+#[derive(Debug, Clone)]
+pub struct StoredDatabase {
+    pub id: String,
+    pub name: String,
+    pub tenant: String,
+}
+
+pub struct Store {
+    connection: Connection,
+    path: PathBuf,
+    _lock: File,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `directory`.
+    pub fn open(directory: &Path) -> Result<Store> {
+        std::fs::create_dir_all(directory)?;
+        let lock = File::options().create(true).truncate(false).write(true).open(directory.join(LOCK_FILE))?;
+        if lock.try_lock().is_err() {
+            return Err(Error::Locked { path: directory.display().to_string() });
+        }
+        let path = directory.join(DATABASE_FILE);
+        let connection = Connection::open(&path)?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.busy_timeout(std::time::Duration::from_secs(10))?;
+        let store = Store { connection, path, _lock: lock };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let has_format: bool = self
+            .connection
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='format'", [], |r| r.get::<_, i64>(0))
+            .map(|n| n > 0)?;
+        if has_format {
+            let version: Option<i64> = self
+                .connection
+                .query_row("SELECT value FROM format WHERE key='version'", [], |r| r.get(0))
+                .optional()?;
+            match version {
+                Some(v) if v > FORMAT_VERSION => {
+                    return Err(Error::Corrupted {
+                        message: format!(
+                            "The database at {} was written by a newer chromalite (format {v}; this version reads up to {FORMAT_VERSION}). Upgrade chromalite to open it.",
+                            self.path.display()
+                        ),
+                    })
+                }
+                Some(_) => {}
+                None => return Err(Error::Corrupted { message: format!("The database at {} has no format version", self.path.display()) }),
+            }
+        }
+        self.connection.execute_batch(SCHEMA)?;
+        self.connection
+            .execute("INSERT OR IGNORE INTO format (key, value) VALUES ('version', ?1)", params![FORMAT_VERSION])?;
+        Ok(())
+    }
+
+    pub fn tenants(&self) -> Result<Vec<String>> {
+        let mut stmt = self.connection.prepare("SELECT name FROM tenants")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn databases(&self) -> Result<Vec<StoredDatabase>> {
+        let mut stmt = self.connection.prepare("SELECT id, name, tenant FROM databases")?;
+        let rows = stmt.query_map([], |r| Ok(StoredDatabase { id: r.get(0)?, name: r.get(1)?, tenant: r.get(2)? }))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn collections(&self) -> Result<Vec<StoredCollection>> {
+        let mut stmt =
+            self.connection.prepare("SELECT id, name, database_id, metadata, configuration, dimension FROM collections")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, name, database_id, metadata, configuration, dimension) = row?;
+            out.push(StoredCollection {
+                metadata: metadata.map(|m| parse_stored_metadata(&m)).transpose()?,
+                configuration: serde_json::from_str(&configuration).map_err(corrupt)?,
+                dimension: dimension.map(|d| d as usize),
+                id,
+                name,
+                database_id,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn insert_tenant(&mut self, name: &str) -> Result<()> {
+        self.connection.execute("INSERT INTO tenants (name) VALUES (?1)", params![name])?;
+        Ok(())
+    }
+
+    pub fn insert_database(&mut self, database: &StoredDatabase) -> Result<()> {
+        self.connection.execute(
+            "INSERT INTO databases (id, name, tenant) VALUES (?1, ?2, ?3)",
+            params![database.id, database.name, database.tenant],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes a database with all its collections and records, in one transaction.
+    pub fn delete_database(&mut self, database_id: &str) -> Result<()> {
+        let tx = self.connection.transaction()?;
+        tx.execute(
+            "DELETE FROM records WHERE collection_id IN (SELECT id FROM collections WHERE database_id = ?1)",
+            params![database_id],
+        )?;
+        tx.execute("DELETE FROM collections WHERE database_id = ?1", params![database_id])?;
+        tx.execute("DELETE FROM databases WHERE id = ?1", params![database_id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn insert_collection(&mut self, c: &StoredCollection) -> Result<()> {
+        self.connection.execute(
+            "INSERT INTO collections (id, name, database_id, metadata, configuration, dimension) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                c.id,
+                c.name,
+                c.database_id,
+                c.metadata.as_ref().map(|m| metadata_to_json(m).to_string()),
+                c.configuration.to_string(),
+                c.dimension.map(|d| d as i64)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Rewrites name, metadata and configuration of a collection.
+    pub fn update_collection(&mut self, c: &StoredCollection) -> Result<()> {
+        self.connection.execute(
+            "UPDATE collections SET name = ?2, metadata = ?3, configuration = ?4 WHERE id = ?1",
+            params![c.id, c.name, c.metadata.as_ref().map(|m| metadata_to_json(m).to_string()), c.configuration.to_string()],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_collection(&mut self, id: &str) -> Result<()> {
+        let tx = self.connection.transaction()?;
+        tx.execute("DELETE FROM records WHERE collection_id = ?1", params![id])?;
+        tx.execute("DELETE FROM collections WHERE id = ?1", params![id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Persists a planned write in one transaction.
+    pub fn write(&mut self, collection_id: &str, plan: &WritePlan) -> Result<()> {
+        let tx = self.connection.transaction()?;
+        if let Some(dimension) = plan.new_dimension {
+            tx.execute("UPDATE collections SET dimension = ?2 WHERE id = ?1", params![collection_id, dimension as i64])?;
+        }
+        write_changes(&tx, collection_id, &plan.changes)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Calls `visit` for every record of a collection in row order.
+    pub fn load_records(
+        &self,
+        collection_id: &str,
+        mut visit: impl FnMut(u64, Record, Option<Vec<f32>>) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.connection.prepare(
+            "SELECT row, id, embedding, document, uri, metadata FROM records WHERE collection_id = ?1 ORDER BY row",
+        )?;
+        let mut rows = stmt.query(params![collection_id])?;
+        while let Some(r) = rows.next()? {
+            let row: i64 = r.get(0)?;
+            let embedding: Option<Vec<u8>> = r.get(2)?;
+            let metadata: Option<String> = r.get(5)?;
+            let record = Record {
+                id: r.get(1)?,
+                document: r.get(3)?,
+                uri: r.get(4)?,
+                metadata: metadata.map(|m| parse_stored_metadata(&m)).transpose()?,
+            };
+            let embedding = embedding.map(|bytes| decode_embedding(&bytes)).transpose()?;
+            visit(row as u64, record, embedding)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes everything (reset).
+    pub fn clear(&mut self) -> Result<()> {
+        let tx = self.connection.transaction()?;
+        tx.execute_batch("DELETE FROM records; DELETE FROM collections; DELETE FROM databases; DELETE FROM tenants;")?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn write_changes(tx: &Transaction, collection_id: &str, changes: &[Change]) -> Result<()> {
+    let mut put = tx.prepare_cached(
+        "INSERT INTO records (collection_id, row, id, embedding, document, uri, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (collection_id, row) DO UPDATE SET
+           embedding = coalesce(excluded.embedding, records.embedding),
+           document = excluded.document, uri = excluded.uri, metadata = excluded.metadata",
+    )?;
+    let mut delete = tx.prepare_cached("DELETE FROM records WHERE collection_id = ?1 AND row = ?2")?;
+    for change in changes {
+        match change {
+            Change::Put { row, record, embedding } => {
+                put.execute(params![
+                    collection_id,
+                    *row as i64,
+                    record.id,
+                    embedding.as_ref().map(|e| encode_embedding(e)),
+                    record.document,
+                    record.uri,
+                    record.metadata.as_ref().map(|m| metadata_to_json(m).to_string()),
+                ])?;
+            }
+            Change::Delete { row } => {
+                delete.execute(params![collection_id, *row as i64])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Little-endian f32s, as Chroma's WAL stores vectors.
+fn encode_embedding(vector: &[f32]) -> Vec<u8> {
+    vector.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn decode_embedding(bytes: &[u8]) -> Result<Vec<f32>> {
+    if bytes.len() % 4 != 0 {
+        return Err(Error::Corrupted { message: "Stored embedding has a truncated length".into() });
+    }
+    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+fn parse_stored_metadata(json: &str) -> Result<Metadata> {
+    let value: Value = serde_json::from_str(json).map_err(corrupt)?;
+    parse_metadata(&value).map_err(|e| Error::Corrupted { message: format!("Stored metadata is invalid: {e}") })
+}
+
+fn corrupt(e: serde_json::Error) -> Error {
+    Error::Corrupted { message: format!("Stored JSON is invalid: {e}") }
+}

@@ -1,0 +1,329 @@
+//! `NativeEngine`: the JS handle to one engine. The contract is `js/src/native.ts`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use engine::collection::GetColumns;
+use engine::metadata::metadata_to_json;
+use engine::request::{
+    CreateCollectionRequest, DeleteRequest, GetRequest, ModifyCollectionRequest, QueryRequest, WriteBatch, WriteKind,
+};
+use engine::Engine;
+use napi::bindgen_prelude::{AsyncTask, Float32Array};
+use napi::Env;
+use napi_derive::napi;
+use serde_json::{json, Value};
+
+use crate::task::{spawn, Floats, IntoJs, Job};
+
+#[napi]
+pub struct NativeEngine {
+    inner: Arc<Engine>,
+}
+
+/// Opening yields the engine, turned into a NativeEngine on the JS thread.
+pub struct Opened(Engine);
+
+impl IntoJs for Opened {
+    type Js = NativeEngine;
+    fn into_js(self, _env: &Env) -> napi::Result<NativeEngine> {
+        Ok(NativeEngine { inner: Arc::new(self.0) })
+    }
+}
+
+#[napi(object)]
+pub struct NativeGetResult {
+    pub json: String,
+    pub embeddings: Option<Float32Array>,
+    pub dimension: u32,
+}
+
+#[napi(object)]
+pub struct NativeQueryResult {
+    pub json: String,
+    pub embeddings: Option<Float32Array>,
+    pub distances: Option<Float32Array>,
+    pub dimension: u32,
+}
+
+pub struct GetPayload {
+    columns: GetColumns,
+    include: Vec<String>,
+    dimension: usize,
+}
+
+impl IntoJs for GetPayload {
+    type Js = NativeGetResult;
+    fn into_js(self, env: &Env) -> napi::Result<NativeGetResult> {
+        let GetPayload { mut columns, include, dimension } = self;
+        let embeddings = columns.embeddings.take().map(|e| Floats(e).into_js(env)).transpose()?;
+        let json = columns_json(&columns, &include).to_string();
+        Ok(NativeGetResult { json, embeddings, dimension: dimension as u32 })
+    }
+}
+
+pub struct QueryPayload {
+    results: Vec<GetColumns>,
+    include: Vec<String>,
+    dimension: usize,
+}
+
+impl IntoJs for QueryPayload {
+    type Js = NativeQueryResult;
+    fn into_js(self, env: &Env) -> napi::Result<NativeQueryResult> {
+        let QueryPayload { mut results, include, dimension } = self;
+        let flatten = |take: &mut dyn FnMut(&mut GetColumns) -> Option<Vec<f32>>, results: &mut Vec<GetColumns>| {
+            let parts: Vec<Option<Vec<f32>>> = results.iter_mut().map(take).collect();
+            parts.iter().any(Option::is_some).then(|| parts.into_iter().flatten().flatten().collect::<Vec<f32>>())
+        };
+        let embeddings = flatten(&mut |c| c.embeddings.take(), &mut results);
+        let distances = flatten(&mut |c| c.distances.take(), &mut results);
+        let per_query: Vec<Value> = results.iter().map(|c| columns_json(c, &include)).collect();
+        let field = |name: &str| -> Value {
+            if per_query.iter().all(|q| q[name].is_null()) {
+                Value::Null
+            } else {
+                Value::Array(per_query.iter().map(|q| q[name].clone()).collect())
+            }
+        };
+        let json = json!({
+            "ids": field("ids"),
+            "documents": field("documents"),
+            "uris": field("uris"),
+            "metadatas": field("metadatas"),
+            "include": include,
+        })
+        .to_string();
+        Ok(NativeQueryResult {
+            json,
+            embeddings: embeddings.map(|e| Floats(e).into_js(env)).transpose()?,
+            distances: distances.map(|d| Floats(d).into_js(env)).transpose()?,
+            dimension: dimension as u32,
+        })
+    }
+}
+
+fn columns_json(columns: &GetColumns, include: &[String]) -> Value {
+    json!({
+        "ids": columns.ids,
+        "documents": columns.documents,
+        "uris": columns.uris,
+        "metadatas": columns.metadatas.as_ref().map(|all| {
+            all.iter().map(|m| m.as_ref().map(metadata_to_json)).collect::<Vec<_>>()
+        }),
+        "include": include,
+    })
+}
+
+/// A JS number used as a count: negative or NaN becomes 0, fractions are dropped.
+fn count(value: f64) -> usize {
+    if value.is_finite() && value > 0.0 {
+        value as usize
+    } else {
+        0
+    }
+}
+
+fn embeddings(values: Option<Float32Array>, dimension: u32) -> Option<(Vec<f32>, usize)> {
+    values.map(|v| (v.to_vec(), dimension as usize))
+}
+
+#[napi]
+impl NativeEngine {
+    /// Opens an engine: in memory when `path` is null, else persistent in that directory.
+    #[napi]
+    pub fn open(path: Option<String>) -> AsyncTask<Job<Opened>> {
+        spawn(move || match path {
+            None => Ok(Opened(Engine::in_memory())),
+            Some(path) => Engine::open(&PathBuf::from(path)).map(Opened),
+        })
+    }
+
+    /// Nanoseconds since the epoch, as a decimal string.
+    #[napi]
+    pub fn heartbeat(&self) -> String {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0).to_string()
+    }
+
+    #[napi]
+    pub fn create_tenant(&self, name: String) -> AsyncTask<Job<()>> {
+        let engine = self.inner.clone();
+        spawn(move || engine.create_tenant(&name))
+    }
+
+    #[napi]
+    pub fn get_tenant(&self, name: String) -> AsyncTask<Job<String>> {
+        let engine = self.inner.clone();
+        spawn(move || engine.get_tenant(&name))
+    }
+
+    #[napi]
+    pub fn create_database(&self, tenant: String, name: String) -> AsyncTask<Job<()>> {
+        let engine = self.inner.clone();
+        spawn(move || engine.create_database(&tenant, &name))
+    }
+
+    #[napi]
+    pub fn get_database(&self, tenant: String, name: String) -> AsyncTask<Job<String>> {
+        let engine = self.inner.clone();
+        spawn(move || Ok(engine.get_database(&tenant, &name)?.to_json().to_string()))
+    }
+
+    #[napi]
+    pub fn list_databases(&self, tenant: String, limit: Option<f64>, offset: f64) -> AsyncTask<Job<String>> {
+        let engine = self.inner.clone();
+        spawn(move || {
+            let list = engine.list_databases(&tenant, limit.map(count), count(offset))?;
+            Ok(Value::Array(list.iter().map(|d| d.to_json()).collect()).to_string())
+        })
+    }
+
+    #[napi]
+    pub fn delete_database(&self, tenant: String, name: String) -> AsyncTask<Job<()>> {
+        let engine = self.inner.clone();
+        spawn(move || engine.delete_database(&tenant, &name))
+    }
+
+    #[napi]
+    pub fn create_collection(&self, tenant: String, database: String, request_json: String) -> AsyncTask<Job<String>> {
+        let engine = self.inner.clone();
+        spawn(move || {
+            let r = CreateCollectionRequest::parse(&request_json)?;
+            let model = engine.create_collection(
+                &tenant,
+                &database,
+                &r.name,
+                r.metadata.as_ref(),
+                r.configuration.as_ref(),
+                r.get_or_create,
+            )?;
+            Ok(model.to_string())
+        })
+    }
+
+    #[napi]
+    pub fn get_collection(&self, tenant: String, database: String, name: String) -> AsyncTask<Job<String>> {
+        let engine = self.inner.clone();
+        spawn(move || Ok(engine.get_collection(&tenant, &database, &name)?.to_string()))
+    }
+
+    #[napi]
+    pub fn get_collection_by_id(&self, collection_id: String) -> AsyncTask<Job<String>> {
+        let engine = self.inner.clone();
+        spawn(move || Ok(engine.get_collection_by_id(&collection_id)?.to_string()))
+    }
+
+    #[napi]
+    pub fn list_collections(&self, tenant: String, database: String, limit: Option<f64>, offset: f64) -> AsyncTask<Job<String>> {
+        let engine = self.inner.clone();
+        spawn(move || {
+            let list = engine.list_collections(&tenant, &database, limit.map(count), count(offset))?;
+            Ok(Value::Array(list).to_string())
+        })
+    }
+
+    #[napi]
+    pub fn count_collections(&self, tenant: String, database: String) -> AsyncTask<Job<u32>> {
+        let engine = self.inner.clone();
+        spawn(move || Ok(engine.count_collections(&tenant, &database)? as u32))
+    }
+
+    #[napi]
+    pub fn delete_collection(&self, tenant: String, database: String, name: String) -> AsyncTask<Job<()>> {
+        let engine = self.inner.clone();
+        spawn(move || engine.delete_collection(&tenant, &database, &name))
+    }
+
+    #[napi]
+    pub fn modify_collection(&self, collection_id: String, request_json: String) -> AsyncTask<Job<String>> {
+        let engine = self.inner.clone();
+        spawn(move || {
+            let r = ModifyCollectionRequest::parse(&request_json)?;
+            let model = engine.modify_collection(
+                &collection_id,
+                r.new_name.as_deref(),
+                r.new_metadata.as_ref(),
+                r.new_configuration.as_ref(),
+            )?;
+            Ok(model.to_string())
+        })
+    }
+
+    fn write(
+        &self,
+        kind: WriteKind,
+        collection_id: String,
+        request_json: String,
+        values: Option<Float32Array>,
+        dimension: u32,
+    ) -> AsyncTask<Job<()>> {
+        let engine = self.inner.clone();
+        // Copied on the JS thread: the worker never touches JS memory.
+        let embeddings = embeddings(values, dimension);
+        spawn(move || engine.write(&collection_id, &WriteBatch::parse(kind, &request_json, embeddings)?))
+    }
+
+    #[napi]
+    pub fn add(&self, collection_id: String, request_json: String, embeddings: Option<Float32Array>, dimension: u32) -> AsyncTask<Job<()>> {
+        self.write(WriteKind::Add, collection_id, request_json, embeddings, dimension)
+    }
+
+    #[napi]
+    pub fn upsert(&self, collection_id: String, request_json: String, embeddings: Option<Float32Array>, dimension: u32) -> AsyncTask<Job<()>> {
+        self.write(WriteKind::Upsert, collection_id, request_json, embeddings, dimension)
+    }
+
+    #[napi]
+    pub fn update(&self, collection_id: String, request_json: String, embeddings: Option<Float32Array>, dimension: u32) -> AsyncTask<Job<()>> {
+        self.write(WriteKind::Update, collection_id, request_json, embeddings, dimension)
+    }
+
+    #[napi]
+    pub fn delete(&self, collection_id: String, request_json: String) -> AsyncTask<Job<u32>> {
+        let engine = self.inner.clone();
+        spawn(move || Ok(engine.delete(&collection_id, &DeleteRequest::parse(&request_json)?)? as u32))
+    }
+
+    #[napi]
+    pub fn count(&self, collection_id: String) -> AsyncTask<Job<u32>> {
+        let engine = self.inner.clone();
+        spawn(move || Ok(engine.count(&collection_id)? as u32))
+    }
+
+    #[napi]
+    pub fn get(&self, collection_id: String, request_json: String) -> AsyncTask<Job<GetPayload>> {
+        let engine = self.inner.clone();
+        spawn(move || {
+            let request = GetRequest::parse(&request_json)?;
+            let (columns, dimension) = engine.get(&collection_id, &request)?;
+            Ok(GetPayload { columns, include: request.include_names, dimension })
+        })
+    }
+
+    #[napi]
+    pub fn query(&self, collection_id: String, request_json: String, queries: Float32Array, dimension: u32) -> AsyncTask<Job<QueryPayload>> {
+        let engine = self.inner.clone();
+        let queries = queries.to_vec();
+        spawn(move || {
+            let request = QueryRequest::parse(&request_json, queries, dimension as usize)?;
+            let (results, dimension) = engine.query(&collection_id, &request)?;
+            Ok(QueryPayload { results, include: request.include_names, dimension })
+        })
+    }
+
+    #[napi]
+    pub fn reset(&self) -> AsyncTask<Job<()>> {
+        let engine = self.inner.clone();
+        spawn(move || engine.reset())
+    }
+
+    #[napi]
+    pub fn close(&self) -> AsyncTask<Job<()>> {
+        let engine = self.inner.clone();
+        spawn(move || {
+            engine.close();
+            Ok(())
+        })
+    }
+}

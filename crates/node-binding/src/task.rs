@@ -1,0 +1,75 @@
+//! Runs engine work on the libuv thread pool and turns its outcome into a JS value or error.
+//!
+//! Every error reaching JavaScript has the message `[Code] text`, where Code is the engine's stable
+//! `ErrorCode`; the TS layer (`js/src/errors.ts`) maps codes to Chroma's error classes. A panic in the
+//! engine is caught here and becomes an `[Internal]` error: it never takes the process down.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use napi::bindgen_prelude::{AsyncTask, Float32Array, ToNapiValue, TypeName};
+use napi::{Env, Error, Status, Task};
+
+/// A Rust value that becomes a JS value on the JS thread.
+pub trait IntoJs: Send + 'static {
+    type Js: ToNapiValue + TypeName;
+    fn into_js(self, env: &Env) -> napi::Result<Self::Js>;
+}
+
+macro_rules! plain_into_js {
+    ($($t:ty),*) => {$(
+        impl IntoJs for $t {
+            type Js = $t;
+            fn into_js(self, _env: &Env) -> napi::Result<$t> { Ok(self) }
+        }
+    )*};
+}
+plain_into_js!(String, (), u32, f64);
+
+/// Row-major floats that cross into JS as one Float32Array.
+pub struct Floats(pub Vec<f32>);
+
+impl IntoJs for Floats {
+    type Js = Float32Array;
+    fn into_js(self, _env: &Env) -> napi::Result<Float32Array> {
+        Ok(Float32Array::new(self.0))
+    }
+}
+
+pub struct Job<T: IntoJs> {
+    work: Option<Box<dyn FnOnce() -> engine::Result<T> + Send>>,
+}
+
+impl<T: IntoJs> Task for Job<T> {
+    type Output = T;
+    type JsValue = T::Js;
+
+    fn compute(&mut self) -> napi::Result<T> {
+        let work = self.work.take().ok_or_else(|| Error::new(Status::GenericFailure, "[Internal] task ran twice"))?;
+        match catch_unwind(AssertUnwindSafe(work)) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(to_js_error(&err)),
+            Err(panic) => Err(Error::new(Status::GenericFailure, format!("[Internal] panic: {}", panic_message(&panic)))),
+        }
+    }
+
+    fn resolve(&mut self, env: Env, output: T) -> napi::Result<T::Js> {
+        output.into_js(&env)
+    }
+}
+
+/// Schedules `work` on a worker thread; the returned task resolves the JS Promise.
+pub fn spawn<T: IntoJs>(work: impl FnOnce() -> engine::Result<T> + Send + 'static) -> AsyncTask<Job<T>> {
+    AsyncTask::new(Job { work: Some(Box::new(work)) })
+}
+
+pub fn to_js_error(err: &engine::Error) -> Error {
+    Error::new(Status::GenericFailure, format!("[{}] {}", err.code().as_str(), err))
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
