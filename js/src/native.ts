@@ -38,6 +38,8 @@ export interface NativeEngine {
   createTenant(name: string): Promise<void>;
   /** Resolves with the tenant name, rejects NotFound. */
   getTenant(name: string): Promise<string>;
+  /** Tenant names as a JSON array, ordered by name. `limit` null = no limit. */
+  listTenants(limit: number | null, offset: number): Promise<string>;
   createDatabase(tenant: string, name: string): Promise<void>;
   /** `{id, name, tenant}` as JSON. */
   getDatabase(tenant: string, name: string): Promise<string>;

@@ -248,6 +248,14 @@ impl CollectionData {
         if index.dimension() != queries.dimension {
             return Err(Error::DimensionMismatch { expected: index.dimension(), got: queries.dimension });
         }
+        // Chroma fails with an internal "Error finding id" here; chromalite names the id in a NotFound.
+        if let (Some(ids), false) = (&request.filter.ids, request.filter.has_predicate()) {
+            if let Some(missing) = ids.iter().find(|id| !self.by_id.contains_key(*id)) {
+                return Err(Error::NotFound {
+                    message: format!("Error finding id: [{missing}] is not in the collection, so it cannot restrict a query"),
+                });
+            }
+        }
         let filtered = request.filter.ids.is_some() || request.filter.has_predicate();
         let allowed = filtered.then(|| self.matching_rows(&request.filter));
         Ok((0..queries.rows())
@@ -274,9 +282,18 @@ impl CollectionData {
             }),
             documents: include.documents.then(|| records.iter().map(|r| r.document.clone()).collect()),
             uris: include.uris.then(|| records.iter().map(|r| r.uri.clone()).collect()),
-            metadatas: include.metadatas.then(|| records.iter().map(|r| r.metadata.clone()).collect()),
+            metadatas: include.metadatas.then(|| records.iter().map(|r| returned_metadata(r)).collect()),
             distances: if include.distances { distances } else { None },
         }
+    }
+}
+
+/// Metadata as reads return it. Chroma keeps a uri under an internal metadata key that reads strip, so a
+/// record with a uri but no metadata reads back `{}` rather than `None`; chromalite keeps that contract.
+fn returned_metadata(record: &Record) -> Option<Metadata> {
+    match (&record.metadata, &record.uri) {
+        (None, Some(_)) => Some(Metadata::new()),
+        (metadata, _) => metadata.clone(),
     }
 }
 
@@ -373,6 +390,10 @@ mod tests {
         assert_eq!(result.ids, vec!["c", "a"]);
         let d = result.distances.as_ref().unwrap();
         assert!((d[0] - 0.01).abs() < 1e-5 && (d[1] - 3.61).abs() < 1e-5);
+        let by_unknown_id = QueryRequest::parse(r#"{"ids":["a","zz"]}"#, vec![1.0], 1).unwrap();
+        assert!(data.query(&by_unknown_id).unwrap_err().to_string().contains("[zz]"));
+        let ids_and_where = QueryRequest::parse(r#"{"ids":["a","zz"],"where":{"k":1}}"#, vec![1.0], 1).unwrap();
+        assert_eq!(data.query(&ids_and_where).unwrap()[0].ids, vec!["a"]);
     }
 
 }

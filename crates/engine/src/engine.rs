@@ -275,6 +275,13 @@ impl Engine {
         catalog.tenants.get(name).cloned().ok_or_else(|| Error::TenantNotFound { name: name.to_owned() })
     }
 
+    /// Ordered by name.
+    pub fn list_tenants(&self, limit: Option<usize>, offset: usize) -> Result<Vec<String>> {
+        self.check_open()?;
+        let catalog = self.catalog.read();
+        Ok(catalog.tenants.iter().skip(offset).take(limit.unwrap_or(usize::MAX)).cloned().collect())
+    }
+
     pub fn create_database(&self, tenant: &str, name: &str) -> Result<()> {
         self.check_open()?;
         validate_database_name(name)?;

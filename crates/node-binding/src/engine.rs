@@ -158,6 +158,13 @@ impl NativeEngine {
         spawn(move || engine.get_tenant(&name))
     }
 
+    /// JSON array of tenant names, ordered by name.
+    #[napi]
+    pub fn list_tenants(&self, limit: Option<f64>, offset: f64) -> AsyncTask<Job<String>> {
+        let engine = self.inner.clone();
+        spawn(move || Ok(Value::from(engine.list_tenants(limit.map(count), count(offset))?).to_string()))
+    }
+
     #[napi]
     pub fn create_database(&self, tenant: String, name: String) -> AsyncTask<Job<()>> {
         let engine = self.inner.clone();

@@ -1,0 +1,109 @@
+/**
+ * The admin client: tenants and databases, with the official client's methods. It shares the backend of the
+ * clients on the same path, so tenants and databases it creates are what those clients see.
+ */
+import "./dispose-polyfill.js";
+import { acquireSystem, type SystemLease } from "./client-registry.js";
+import { DEFAULT_TENANT, getSettings, toSettings, type Settings, type SettingsInit } from "./settings.js";
+import type { Database } from "./types.js";
+import { readOptions, requireString, optionalString, validateCount } from "./validation.js";
+
+/** Options of the admin client. */
+export interface AdminClientOptions {
+  /** What to run; default: the global settings (see `configure()`). */
+  settings?: Settings | SettingsInit;
+}
+
+/** Manages tenants and databases. Create one with `AdminClient({ settings })`. */
+export class ChromaAdminClient implements AsyncDisposable {
+  /** The settings this client was created with. */
+  public readonly settings: Settings;
+  private readonly lease: SystemLease;
+
+  /** @throws ChromaValueError for invalid settings, or settings that differ from another client's on the same path. */
+  constructor(options: AdminClientOptions = {}) {
+    const given = readOptions(options, "admin client options");
+    this.settings = given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit);
+    this.lease = acquireSystem(this.settings);
+  }
+
+  /**
+   * Creates a tenant (name of at least 3 characters).
+   * @throws ChromaUniqueError if it exists.
+   */
+  async createTenant(args: { name: string }): Promise<void> {
+    const name = requireString(readOptions(args, "createTenant arguments").name, "name");
+    await this.lease.api().createTenant(name);
+  }
+
+  /**
+   * The tenant's name, if it exists.
+   * @throws ChromaNotFoundError if it does not.
+   */
+  async getTenant(args: { name: string }): Promise<string> {
+    const name = requireString(readOptions(args, "getTenant arguments").name, "name");
+    return this.lease.api().getTenant(name);
+  }
+
+  /** Tenant names ordered by name, paged with `limit` (default: all) and `offset` (default 0). */
+  async listTenants(args: { limit?: number; offset?: number } = {}): Promise<string[]> {
+    const options = readOptions(args, "listTenants arguments");
+    const limit = validateCount(options.limit, "limit");
+    const offset = validateCount(options.offset, "offset") ?? 0;
+    return this.lease.api().listTenants(limit, offset);
+  }
+
+  /**
+   * Creates a database in a tenant (default tenant if omitted).
+   * @throws ChromaUniqueError if the tenant already has one with that name.
+   */
+  async createDatabase(args: { name: string; tenant?: string }): Promise<void> {
+    const { name, tenant } = databaseArgs(args, "createDatabase");
+    await this.lease.api().createDatabase(tenant, name);
+  }
+
+  /**
+   * A database: `{id, name, tenant}`.
+   * @throws ChromaNotFoundError if it does not exist.
+   */
+  async getDatabase(args: { name: string; tenant?: string }): Promise<Database> {
+    const { name, tenant } = databaseArgs(args, "getDatabase");
+    return this.lease.api().getDatabase(tenant, name);
+  }
+
+  /**
+   * Deletes a database and all its collections.
+   * @throws ChromaNotFoundError if it does not exist.
+   */
+  async deleteDatabase(args: { name: string; tenant?: string }): Promise<void> {
+    const { name, tenant } = databaseArgs(args, "deleteDatabase");
+    await this.lease.api().deleteDatabase(tenant, name);
+  }
+
+  /** A tenant's databases ordered by name, paged with `limit` (default 100) and `offset` (default 0). */
+  async listDatabases(args: { tenant?: string; limit?: number; offset?: number } = {}): Promise<Database[]> {
+    const options = readOptions(args, "listDatabases arguments");
+    const tenant = optionalString(options.tenant, "tenant") ?? DEFAULT_TENANT;
+    const limit = validateCount(options.limit, "limit") ?? 100;
+    const offset = validateCount(options.offset, "offset") ?? 0;
+    return this.lease.api().listDatabases(tenant, limit, offset);
+  }
+
+  /** Releases this client (idempotent). The last client on a path closes its engine. */
+  async close(): Promise<void> {
+    await this.lease.release();
+  }
+
+  /** `await using admin = AdminClient(...)` closes the client at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function databaseArgs(args: unknown, method: string): { name: string; tenant: string } {
+  const options = readOptions(args, `${method} arguments`);
+  return {
+    name: requireString(options.name, "name"),
+    tenant: optionalString(options.tenant, "tenant") ?? DEFAULT_TENANT,
+  };
+}

@@ -1,0 +1,265 @@
+/**
+ * `ChromaClient`: the official client's methods (collections, heartbeat, version, reset) over chromalite's
+ * transport. Construction is synchronous and touches nothing; the engine opens, and the tenant and database are
+ * checked, on the first call. After `close()` every call rejects with `ChromaClosedError`.
+ */
+import "./dispose-polyfill.js";
+import type { ChromaApi, CollectionModel } from "./api.js";
+import { httpUnavailable, acquireSystem, type SystemLease } from "./client-registry.js";
+import { Collection, type CollectionContext } from "./collection.js";
+import { buildCreateConfiguration, embeddingFunctionFor } from "./collection-configuration.js";
+import { ChromaForbiddenError, ChromaNotFoundError, ChromaValueError } from "./errors.js";
+import { DEFAULT_DATABASE, DEFAULT_TENANT, getSettings, toSettings, type Settings, type SettingsInit } from "./settings.js";
+import type {
+  CollectionMetadata,
+  CreateCollectionConfiguration,
+  EmbeddingFunction,
+  UserIdentity,
+} from "./types.js";
+import {
+  optionalString,
+  readOptions,
+  requireString,
+  validateCount,
+  validateEmbeddingFunction,
+  validateMetadata,
+} from "./validation.js";
+
+const RESET_DISABLED =
+  "Resetting is not allowed by this configuration (to enable it, set `allow_reset` to `True` in your Settings() " +
+  "or include `ALLOW_RESET=TRUE` in your environment variables)";
+
+/** Options of the official client that mean "connect over HTTP". */
+const HTTP_OPTIONS = ["host", "port", "ssl", "path", "headers", "fetchOptions", "auth"];
+
+/** Options of `new ChromaClient(...)`; usually built by `EphemeralClient`, `PersistentClient` or `Client`. */
+export interface ChromaClientOptions {
+  /** What to run; default: the global settings (see `configure()`). */
+  settings?: Settings | SettingsInit;
+  /** Tenant for every call. Default `"default_tenant"`. */
+  tenant?: string;
+  /** Database for every call. Default `"default_database"`. */
+  database?: string;
+}
+
+/** The options of `createCollection` and `getOrCreateCollection`. */
+export interface CreateCollectionOptions {
+  /** 3-512 characters from `[a-zA-Z0-9._-]`, starting and ending with a letter or digit. */
+  name: string;
+  /** Collection metadata (legacy `hnsw:*` keys also configure the index). */
+  metadata?: CollectionMetadata;
+  /** Index configuration, and optionally the embedding function. */
+  configuration?: CreateCollectionConfiguration;
+  /** Embeds documents and query texts. Default: Chroma's default; `null`: none (embeddings only). */
+  embeddingFunction?: EmbeddingFunction | null;
+  /** Collection schema; not supported by chromalite yet (must be absent). */
+  schema?: undefined;
+}
+
+/** The options of `getCollection`. */
+export interface GetCollectionOptions {
+  /** The collection's name. */
+  name: string;
+  /** Embeds documents and query texts; must match the recorded one unless it is the default. */
+  embeddingFunction?: EmbeddingFunction;
+}
+
+/** A client: collections in one tenant and database of a Chroma backend. */
+export class ChromaClient implements AsyncDisposable {
+  /** The settings this client was created with. */
+  public readonly settings: Settings;
+  /** The tenant every call uses. */
+  public readonly tenant: string;
+  /** The database every call uses. */
+  public readonly database: string;
+  private readonly lease: SystemLease;
+  private ready: Promise<void> | undefined;
+  private readonly context: CollectionContext = { connect: () => this.connect() };
+
+  /**
+   * @throws ChromaValueError for invalid options, HTTP options (`host`, `port`, ...), or settings that differ from
+   *   those of another open client on the same path.
+   */
+  constructor(options: ChromaClientOptions = {}) {
+    const given = readOptions(options, "client options");
+    const httpOption = HTTP_OPTIONS.find((key) => given[key] !== undefined);
+    if (httpOption !== undefined) {
+      throw httpUnavailable(`new ChromaClient({ ${httpOption} })`);
+    }
+    this.settings = given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit);
+    this.tenant = optionalString(given.tenant, "tenant") ?? DEFAULT_TENANT;
+    this.database = optionalString(given.database, "database") ?? DEFAULT_DATABASE;
+    this.lease = acquireSystem(this.settings);
+  }
+
+  /** The backend, once open and with this client's tenant and database checked (first call only). */
+  private async connect(): Promise<ChromaApi> {
+    const api = this.lease.api();
+    this.ready ??= this.checkTenantAndDatabase(api).catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    await this.ready;
+    return api;
+  }
+
+  private async checkTenantAndDatabase(api: ChromaApi): Promise<void> {
+    try {
+      await api.getTenant(this.tenant);
+    } catch (error) {
+      if (error instanceof ChromaNotFoundError) {
+        throw new ChromaValueError(`Could not connect to tenant ${this.tenant}. Are you sure it exists?`, error);
+      }
+      throw error;
+    }
+    await api.getDatabase(this.tenant, this.database);
+  }
+
+  private toCollection(model: CollectionModel, embeddingFunction: EmbeddingFunction | undefined): Collection {
+    return new Collection(this.context, model, embeddingFunctionFor(model, embeddingFunction));
+  }
+
+  /** The backend's time in nanoseconds since the epoch (precision beyond 2^53 is lost, as in the official client). */
+  async heartbeat(): Promise<number> {
+    return (await this.connect()).heartbeat();
+  }
+
+  /** The backend's version: chromalite's package version. */
+  async version(): Promise<string> {
+    return (await this.connect()).version();
+  }
+
+  /** Alias of {@link ChromaClient.version}, as Python's `get_version()`. */
+  getVersion(): Promise<string> {
+    return this.version();
+  }
+
+  /** The largest number of records one write may carry. */
+  async getMaxBatchSize(): Promise<number> {
+    return (await this.connect()).maxBatchSize();
+  }
+
+  /** The identity of this client: locally, the default tenant and database. */
+  async getUserIdentity(): Promise<UserIdentity> {
+    return (await this.connect()).userIdentity();
+  }
+
+  /**
+   * Deletes every tenant, database and collection, then recreates the defaults.
+   * @throws ChromaForbiddenError unless the settings have `allowReset`.
+   */
+  async reset(): Promise<void> {
+    const api = await this.connect();
+    if (!this.settings.allowReset) {
+      throw new ChromaForbiddenError(RESET_DISABLED);
+    }
+    await api.reset();
+    this.ready = undefined;
+  }
+
+  /** Collections of the database, ordered by id, paged with `limit` (default 100) and `offset` (default 0). */
+  async listCollections(args: { limit?: number; offset?: number } = {}): Promise<Collection[]> {
+    const options = readOptions(args, "listCollections arguments");
+    const limit = validateCount(options.limit, "limit") ?? 100;
+    const offset = validateCount(options.offset, "offset") ?? 0;
+    const api = await this.connect();
+    const models = await api.listCollections(this.tenant, this.database, limit, offset);
+    return models.map((model) => this.toCollection(model, undefined));
+  }
+
+  /** Number of collections in the database. */
+  async countCollections(): Promise<number> {
+    const api = await this.connect();
+    return api.countCollections(this.tenant, this.database);
+  }
+
+  /**
+   * Creates a collection.
+   * @throws ChromaUniqueError if one with that name exists.
+   */
+  async createCollection(args: CreateCollectionOptions): Promise<Collection> {
+    return this.create(args, false);
+  }
+
+  /** Returns the collection with that name, unchanged (metadata and configuration are then ignored), or creates it. */
+  async getOrCreateCollection(args: CreateCollectionOptions): Promise<Collection> {
+    return this.create(args, true);
+  }
+
+  private async create(args: unknown, getOrCreate: boolean): Promise<Collection> {
+    const options = readOptions(args, "collection options");
+    const name = requireString(options.name, "name");
+    const metadata = validateMetadata(options.metadata);
+    if (options.schema !== undefined && options.schema !== null) {
+      throw new ChromaValueError("Collection schemas are not supported by chromalite yet");
+    }
+    const { configuration, embeddingFunction } = buildCreateConfiguration({
+      configuration: options.configuration,
+      embeddingFunction: validateEmbeddingFunction(options.embeddingFunction, "embeddingFunction"),
+      metadata,
+    });
+    const api = await this.connect();
+    const model = await api.createCollection(this.tenant, this.database, {
+      name,
+      metadata,
+      configuration,
+      get_or_create: getOrCreate,
+    });
+    return this.toCollection(model, embeddingFunction);
+  }
+
+  /**
+   * The collection with that name.
+   * @throws ChromaNotFoundError if there is none.
+   */
+  async getCollection(args: GetCollectionOptions): Promise<Collection> {
+    const options = readOptions(args, "getCollection arguments");
+    const name = requireString(options.name, "name");
+    const embeddingFunction = validateEmbeddingFunction(options.embeddingFunction, "embeddingFunction") ?? undefined;
+    const api = await this.connect();
+    return this.toCollection(await api.getCollection(this.tenant, this.database, name), embeddingFunction);
+  }
+
+  /** Several collections by name (or `{name, embeddingFunction}`). */
+  async getCollections(items: (string | GetCollectionOptions)[]): Promise<Collection[]> {
+    if (!Array.isArray(items)) {
+      throw new ChromaValueError("Expected 'items' to be an array of collection names");
+    }
+    return Promise.all(items.map((item) => this.getCollection(typeof item === "string" ? { name: item } : item)));
+  }
+
+  /**
+   * The collection with that id, in this client's database.
+   * @throws ChromaNotFoundError if there is none.
+   */
+  async getCollectionById(
+    id: string | { id: string; embeddingFunction?: EmbeddingFunction },
+  ): Promise<Collection> {
+    const options: Record<string, unknown> =
+      typeof id === "string" ? { id } : readOptions(id, "getCollectionById arguments");
+    const collectionId = requireString(options.id, "id");
+    const embeddingFunction = validateEmbeddingFunction(options.embeddingFunction, "embeddingFunction") ?? undefined;
+    const api = await this.connect();
+    return this.toCollection(await api.getCollectionById(this.tenant, this.database, collectionId), embeddingFunction);
+  }
+
+  /**
+   * Deletes a collection and all its records.
+   * @throws ChromaNotFoundError if there is none with that name.
+   */
+  async deleteCollection(args: { name: string }): Promise<void> {
+    const name = requireString(readOptions(args, "deleteCollection arguments").name, "name");
+    const api = await this.connect();
+    await api.deleteCollection(this.tenant, this.database, name);
+  }
+
+  /** Releases this client (idempotent). The last client on a path closes its engine, flushing it to disk. */
+  async close(): Promise<void> {
+    await this.lease.release();
+  }
+
+  /** `await using client = PersistentClient(...)` closes the client at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

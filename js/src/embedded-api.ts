@@ -1,0 +1,247 @@
+/**
+ * `ChromaApi` over the native engine, in process. The engine opens lazily on the first call (so constructors stay
+ * synchronous and cheap); a failed open is retried on the next call. Requests go down as JSON, embeddings as one
+ * flat `Float32Array`; result embeddings come back flat and are reshaped here into per-record arrays.
+ */
+import type {
+  ChromaApi,
+  CollectionModel,
+  CollectionRef,
+  CreateCollectionRequest,
+  DeleteRequest,
+  EmbeddingMatrix,
+  GetRequest,
+  GetResponse,
+  ModifyCollectionRequest,
+  QueryRequest,
+  QueryResponse,
+  RecordsRequest,
+} from "./api.js";
+import {
+  CLOSED_MESSAGE,
+  ChromaClosedError,
+  ChromaNotFoundError,
+  ChromaValueError,
+  fromNativeError,
+} from "./errors.js";
+import type { NativeEngine } from "./native.js";
+import { DEFAULT_DATABASE, DEFAULT_TENANT } from "./settings.js";
+import type { Database, UserIdentity } from "./types.js";
+import { VERSION } from "./version.js";
+
+/** Chroma's local limit: SQLite's default MAX_VARIABLE_NUMBER (32766) / 6. */
+const MAX_BATCH_SIZE = 5461;
+
+function encode(request: object): string {
+  try {
+    return JSON.stringify(request);
+  } catch (error) {
+    throw new ChromaValueError(`The request cannot be encoded as JSON: ${(error as Error).message}`, error);
+  }
+}
+
+/** Rows `start .. start + count` of a row-major matrix, as plain number arrays. */
+function toRows(flat: Float32Array, dimension: number, start: number, count: number): number[][] {
+  const rows: number[][] = new Array(count);
+  for (let row = 0; row < count; row++) {
+    const offset = (start + row) * dimension;
+    rows[row] = Array.from(flat.subarray(offset, offset + dimension));
+  }
+  return rows;
+}
+
+/** Splits values laid out query after query into one list per query, `sizes[q]` values each. */
+function splitByQuery<T>(sizes: number[], take: (start: number, count: number) => T[]): T[][] {
+  let start = 0;
+  return sizes.map((count) => {
+    const part = take(start, count);
+    start += count;
+    return part;
+  });
+}
+
+/** The embedded transport: one instance per opened engine (per path, or the in-memory one). */
+export class EmbeddedApi implements ChromaApi {
+  private engine: Promise<NativeEngine> | undefined;
+  private closed = false;
+
+  /** @param openEngine - Opens the native engine; called on first use, and again after a failed open. */
+  constructor(private readonly openEngine: () => Promise<NativeEngine>) {}
+
+  private connect(): Promise<NativeEngine> {
+    if (!this.engine) {
+      const opening = Promise.resolve().then(this.openEngine);
+      this.engine = opening;
+      opening.catch(() => {
+        if (this.engine === opening) this.engine = undefined;
+      });
+    }
+    return this.engine;
+  }
+
+  /** Runs one engine call; every failure leaves as a Chroma error. */
+  private async run<T>(operation: (engine: NativeEngine) => T | Promise<T>): Promise<T> {
+    if (this.closed) throw new ChromaClosedError(CLOSED_MESSAGE);
+    try {
+      return await operation(await this.connect());
+    } catch (error) {
+      throw fromNativeError(error);
+    }
+  }
+
+  heartbeat(): Promise<number> {
+    return this.run((engine) => Number(engine.heartbeat()));
+  }
+
+  async version(): Promise<string> {
+    return VERSION;
+  }
+
+  async maxBatchSize(): Promise<number> {
+    return MAX_BATCH_SIZE;
+  }
+
+  async userIdentity(): Promise<UserIdentity> {
+    return { user_id: "", tenant: DEFAULT_TENANT, databases: [DEFAULT_DATABASE] };
+  }
+
+  reset(): Promise<void> {
+    return this.run((engine) => engine.reset());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const opening = this.engine;
+    this.engine = undefined;
+    const engine = await opening?.catch(() => undefined);
+    try {
+      await engine?.close();
+    } catch (error) {
+      throw fromNativeError(error);
+    }
+  }
+
+  createTenant(name: string): Promise<void> {
+    return this.run((engine) => engine.createTenant(name));
+  }
+
+  getTenant(name: string): Promise<string> {
+    return this.run((engine) => engine.getTenant(name));
+  }
+
+  listTenants(limit: number | undefined, offset: number): Promise<string[]> {
+    return this.run(async (engine) => JSON.parse(await engine.listTenants(limit ?? null, offset)) as string[]);
+  }
+
+  createDatabase(tenant: string, name: string): Promise<void> {
+    return this.run((engine) => engine.createDatabase(tenant, name));
+  }
+
+  getDatabase(tenant: string, name: string): Promise<Database> {
+    return this.run(async (engine) => JSON.parse(await engine.getDatabase(tenant, name)) as Database);
+  }
+
+  listDatabases(tenant: string, limit: number | undefined, offset: number): Promise<Database[]> {
+    return this.run(async (engine) => JSON.parse(await engine.listDatabases(tenant, limit ?? null, offset)) as Database[]);
+  }
+
+  deleteDatabase(tenant: string, name: string): Promise<void> {
+    return this.run((engine) => engine.deleteDatabase(tenant, name));
+  }
+
+  createCollection(tenant: string, database: string, request: CreateCollectionRequest): Promise<CollectionModel> {
+    return this.run(
+      async (engine) => JSON.parse(await engine.createCollection(tenant, database, encode(request))) as CollectionModel,
+    );
+  }
+
+  getCollection(tenant: string, database: string, name: string): Promise<CollectionModel> {
+    return this.run(async (engine) => JSON.parse(await engine.getCollection(tenant, database, name)) as CollectionModel);
+  }
+
+  getCollectionById(tenant: string, database: string, id: string): Promise<CollectionModel> {
+    return this.run(async (engine) => {
+      const model = JSON.parse(await engine.getCollectionById(id)) as CollectionModel;
+      // The engine looks ids up globally; a Chroma server answers only within the client's tenant and database.
+      if (model.tenant !== tenant || model.database !== database) {
+        throw new ChromaNotFoundError(`Collection [${id}] does not exist`);
+      }
+      return model;
+    });
+  }
+
+  listCollections(tenant: string, database: string, limit: number | undefined, offset: number): Promise<CollectionModel[]> {
+    return this.run(
+      async (engine) =>
+        JSON.parse(await engine.listCollections(tenant, database, limit ?? null, offset)) as CollectionModel[],
+    );
+  }
+
+  countCollections(tenant: string, database: string): Promise<number> {
+    return this.run((engine) => engine.countCollections(tenant, database));
+  }
+
+  deleteCollection(tenant: string, database: string, name: string): Promise<void> {
+    return this.run((engine) => engine.deleteCollection(tenant, database, name));
+  }
+
+  modifyCollection(collection: CollectionRef, request: ModifyCollectionRequest): Promise<CollectionModel> {
+    return this.run(
+      async (engine) => JSON.parse(await engine.modifyCollection(collection.id, encode(request))) as CollectionModel,
+    );
+  }
+
+  async forkCollection(): Promise<CollectionModel> {
+    throw new ChromaValueError("Collection forking is not implemented for Local Chroma");
+  }
+
+  async forkCount(): Promise<number> {
+    throw new ChromaValueError("Fork count is not implemented for Local Chroma");
+  }
+
+  add(collection: CollectionRef, request: RecordsRequest, embeddings: EmbeddingMatrix): Promise<void> {
+    return this.run((engine) => engine.add(collection.id, encode(request), embeddings.data, embeddings.dimension));
+  }
+
+  upsert(collection: CollectionRef, request: RecordsRequest, embeddings: EmbeddingMatrix): Promise<void> {
+    return this.run((engine) => engine.upsert(collection.id, encode(request), embeddings.data, embeddings.dimension));
+  }
+
+  update(collection: CollectionRef, request: RecordsRequest, embeddings: EmbeddingMatrix | null): Promise<void> {
+    return this.run((engine) =>
+      engine.update(collection.id, encode(request), embeddings?.data ?? null, embeddings?.dimension ?? 0),
+    );
+  }
+
+  delete(collection: CollectionRef, request: DeleteRequest): Promise<number> {
+    return this.run((engine) => engine.delete(collection.id, encode(request)));
+  }
+
+  count(collection: CollectionRef): Promise<number> {
+    return this.run((engine) => engine.count(collection.id));
+  }
+
+  get(collection: CollectionRef, request: GetRequest): Promise<GetResponse> {
+    return this.run(async (engine) => {
+      const result = await engine.get(collection.id, encode(request));
+      const body = JSON.parse(result.json) as Omit<GetResponse, "embeddings">;
+      const embeddings = result.embeddings && toRows(result.embeddings, result.dimension, 0, body.ids.length);
+      return { ...body, embeddings };
+    });
+  }
+
+  query(collection: CollectionRef, request: QueryRequest, queries: EmbeddingMatrix): Promise<QueryResponse> {
+    return this.run(async (engine) => {
+      const result = await engine.query(collection.id, encode(request), queries.data, queries.dimension);
+      const body = JSON.parse(result.json) as Omit<QueryResponse, "embeddings" | "distances">;
+      const sizes = body.ids.map((ids) => ids.length);
+      const { embeddings, distances, dimension } = result;
+      return {
+        ...body,
+        embeddings: embeddings && splitByQuery(sizes, (start, count) => toRows(embeddings, dimension, start, count)),
+        distances: distances && splitByQuery(sizes, (start, count) => Array.from(distances.subarray(start, start + count))),
+      };
+    });
+  }
+}
