@@ -6,6 +6,9 @@
  * Order matters in this file: all ephemeral clients of a process share one system, so every describe block closes
  * the clients it opens (the shared-settings cases rely on no other ephemeral client being open).
  */
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import {
   AdminClient,
@@ -392,6 +395,63 @@ describe("persistence", () => {
     expect(result.ids[0][0]).toBe("a");
     expect(result.distances[0][0]).toBeCloseTo(0, 5);
     expectVectorClose(Array.from(result.embeddings[0][0]), vectors[0], 1e-5);
+  });
+
+  it("a process killed mid-write loses no acknowledged write (SIGKILL, no close)", async () => {
+    const path = makeTempDir();
+    const script = join(makeTempDir("chromalite-child-"), "writer.mjs");
+    const distUrl = new URL("../dist/index.js", import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { PersistentClient } from ${JSON.stringify(distUrl)};
+const client = PersistentClient({ path: process.argv[2] });
+const col = await client.getOrCreateCollection({ name: "crash", embeddingFunction: null, metadata: { "hnsw:sync_threshold": 37 } });
+for (let b = 0; b < 100000; b++) {
+  const ids = Array.from({ length: 50 }, (_, i) => "b" + b + "-" + i);
+  await col.add({ ids, embeddings: ids.map((_, i) => [b, i, 1]), metadatas: ids.map(() => ({ b })), documents: ids.map((id) => "doc " + id) });
+  process.stdout.write("ack " + b + "\\n");
+}
+`,
+    );
+    const child = spawn(process.execPath, [script, path], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    let acked = -1;
+    const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      let buffer = "";
+      child.stdout.on("data", (chunk) => {
+        buffer += chunk;
+        const lines = buffer.split("\n");
+        buffer = lines.pop()!;
+        for (const line of lines) if (line.startsWith("ack ")) acked = Number(line.slice(4));
+        if (acked >= 15) {
+          child.kill("SIGKILL");
+          resolve();
+        }
+      });
+      child.on("exit", () => (acked >= 15 ? resolve() : reject(new Error(`writer exited early: ${stderr}`))));
+    });
+    await exited;
+    expect(acked).toBeGreaterThanOrEqual(15);
+
+    const reader = track(PersistentClient({ path }));
+    const col = await reader.getCollection({ name: "crash" });
+    const count = await col.count();
+    // Every acknowledged batch is there; the batch in flight is all or nothing.
+    expect([(acked + 1) * 50, (acked + 2) * 50]).toContain(count);
+    for (const b of [0, Math.floor(acked / 2), acked]) {
+      const got = await col.get({ where: { b }, include: ["documents", "embeddings"] });
+      expect(got.ids.length).toBe(50);
+      expect(got.documents[7]).toBe(`doc b${b}-7`);
+      expect(Array.from(got.embeddings[7])).toEqual([b, 7, 1]);
+      const result = await col.query({ queryEmbeddings: [[b, 7, 1]], nResults: 1 });
+      expect(result.ids[0]).toEqual([`b${b}-7`]);
+      expect(result.distances[0][0]).toBeCloseTo(0, 5);
+    }
+    // The index holds every record after recovery: an unfiltered query over all of them returns them all.
+    const all = await col.query({ queryEmbeddings: [[0, 0, 1]], nResults: count });
+    expect(new Set(all.ids[0]).size).toBe(count);
   });
 
   it("reset() with allowReset drops everything, also on disk", async () => {

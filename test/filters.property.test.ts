@@ -55,7 +55,7 @@ const documentArb: fc.Arbitrary<string | null> = fc.option(
 );
 
 const recordsArb: fc.Arbitrary<TestRecord[]> = fc
-  .array(fc.tuple(metadataArb, documentArb), { minLength: 1, maxLength: 40 })
+  .array(fc.tuple(metadataArb, documentArb), { minLength: 1, maxLength: 40, size: "medium" })
   .map((rows) => rows.map(([metadata, document], i) => ({ id: `r${i}`, metadata, document })));
 
 // ------------------------------------------------------------------------------------------------

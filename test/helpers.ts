@@ -103,7 +103,19 @@ export function distance(space: Space, a: readonly number[], b: readonly number[
   return ipDistance(f32(a), f32(b));
 }
 
-/** The spec's distance tolerance: 1e-6 · 10^floor(log10(dim)), widened for float32 kernels on larger magnitudes. */
+/**
+ * The size of the terms a float32 kernel sums to get the distance: rounding error is relative to this, not to the
+ * (possibly cancelling) result. l2: the result itself (a sum of squares); cosine: 1 (unit vectors); ip: Σ|aᵢbᵢ|.
+ */
+export function distanceMagnitude(space: Space, a: readonly number[], b: readonly number[]): number {
+  if (space === "l2") return l2Squared(f32(a), f32(b));
+  if (space === "cosine") return 1;
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(Math.fround(a[i]) * Math.fround(b[i]));
+  return sum;
+}
+
+/** The spec's distance tolerance, 1e-6 · 10^floor(log10(dim)) (at least 1e-5), scaled by the kernel's term magnitude. */
 export function distanceTolerance(dim: number, magnitude: number): number {
   return Math.max(1e-6 * 10 ** Math.floor(Math.log10(dim)), 1e-5) * Math.max(1, Math.abs(magnitude));
 }
