@@ -310,7 +310,13 @@ impl VectorIndex {
         } else {
             prepared
         };
-        let neighbours = graph.search_filter(graph_query, k, ef, Some(&filter));
+        // Without dead slots or an allowed set every graph node qualifies: skip the per-node filter.
+        let unrestricted = allowed_sorted.is_none() && self.row_slot.len() == self.slot_row.len();
+        let neighbours = if unrestricted {
+            graph.search(graph_query, k, ef)
+        } else {
+            graph.search_filter(graph_query, k, ef, Some(&filter))
+        };
         let expected = k.min(allowed_sorted.map_or(self.row_slot.len(), |a| a.len()));
         if neighbours.len() < expected {
             return match allowed_sorted {

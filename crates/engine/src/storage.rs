@@ -68,12 +68,21 @@ impl Store {
             return Err(Error::Locked { path: directory.display().to_string() });
         }
         let path = directory.join(DATABASE_FILE);
-        let connection = Connection::open(&path)?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
+        let not_a_database = |e: rusqlite::Error| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => {
+                Error::Corrupted { message: format!("{} is not a chromalite database: {e}", path.display()) }
+            }
+            _ => Error::Storage(e),
+        };
+        let connection = Connection::open(&path).map_err(not_a_database)?;
+        connection.pragma_update(None, "journal_mode", "WAL").map_err(not_a_database)?;
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
-        let store = Store { connection, path, _lock: lock };
-        store.migrate()?;
+        let mut store = Store { connection, path: path.clone(), _lock: lock };
+        store.migrate().map_err(|e| match e {
+            Error::Storage(inner) => not_a_database(inner),
+            other => other,
+        })?;
         Ok(store)
     }
 
@@ -81,7 +90,9 @@ impl Store {
         &self.path
     }
 
-    fn migrate(&self) -> Result<()> {
+    /// Creates the schema and its version row in one transaction, so a kill mid-way leaves either a
+    /// complete, versioned schema or none at all.
+    fn migrate(&mut self) -> Result<()> {
         let has_format: bool = self
             .connection
             .query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='format'", [], |r| r.get::<_, i64>(0))
@@ -104,9 +115,10 @@ impl Store {
                 None => return Err(Error::Corrupted { message: format!("The database at {} has no format version", self.path.display()) }),
             }
         }
-        self.connection.execute_batch(SCHEMA)?;
-        self.connection
-            .execute("INSERT OR IGNORE INTO format (key, value) VALUES ('version', ?1)", params![FORMAT_VERSION])?;
+        let tx = self.connection.transaction()?;
+        tx.execute_batch(SCHEMA)?;
+        tx.execute("INSERT OR IGNORE INTO format (key, value) VALUES ('version', ?1)", params![FORMAT_VERSION])?;
+        tx.commit()?;
         Ok(())
     }
 
