@@ -1,25 +1,27 @@
 //! The vector index of one collection: the stored vectors (exactly as given), an exact scan, and an HNSW
-//! graph (hnsw_rs) for large collections.
+//! graph ([`crate::hnsw`]) over the same vectors for large collections.
 //!
 //! Invariants:
 //! - every live record row has exactly one live slot; a slot is dead once its row is deleted or its
-//!   vector replaced, and a dead slot is never returned by a search (the graph search filters on liveness);
+//!   vector replaced, and a dead slot is never returned by a search;
 //! - when a graph exists it holds every slot, live or dead, below `slot_row.len()`;
 //! - results are the k nearest allowed rows by Chroma's distance, sorted ascending.
 
 use std::collections::{BinaryHeap, HashMap};
 
-use hnsw_rs::anndists::dist::Distance;
-use hnsw_rs::prelude::Hnsw;
+use rayon::prelude::*;
 
 use crate::distance::{self, Space};
+use crate::hnsw::{Graph, GraphParams as LinkParams, LevelGenerator, Metric, Scored};
 
 /// Below this many live vectors an exact scan is as fast as the graph, and exact.
 pub const GRAPH_MIN_LIVE: usize = 2048;
 /// With a filter allowing at most this many rows, an exact scan over them beats a filtered graph search.
 const EXACT_ALLOWED_MAX: usize = 20_000;
+/// Batches smaller than this are linked on the calling thread.
+const PARALLEL_LINK_MIN: usize = 256;
 const DEAD: u64 = u64::MAX;
-const MAX_LAYERS: usize = 16;
+const LEVEL_SEED: u64 = 0x5eed_c0de;
 
 /// Graph parameters (Chroma's names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,28 +30,6 @@ pub struct GraphParams {
     pub ef_construction: usize,
     pub ef_search: usize,
 }
-
-/// The distance the graph uses: our SIMD kernels. hnsw_rs requires distances >= 0, so:
-/// - cosine (the graph holds normalised copies) clamps the rounding error below 0;
-/// - ip adds `ip_shift`, an upper bound of every dot product the graph can see (stored vectors have
-///   squared norm <= ip_shift and queries are scaled to norm sqrt(ip_shift)); a constant shift keeps the order.
-#[derive(Debug, Clone, Copy)]
-struct KernelDistance {
-    space: Space,
-    ip_shift: f32,
-}
-
-impl Distance<f32> for KernelDistance {
-    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        let d = distance::distance(self.space, a, b);
-        match self.space {
-            Space::Ip => (d + self.ip_shift).max(0.0),
-            _ => d.max(0.0),
-        }
-    }
-}
-
-type Graph = Hnsw<'static, f32, KernelDistance>;
 
 pub struct VectorIndex {
     space: Space,
@@ -63,8 +43,7 @@ pub struct VectorIndex {
     slot_row: Vec<u64>,
     row_slot: HashMap<u64, u32>,
     graph: Option<Graph>,
-    /// Ip only: the shift of the current graph (see KernelDistance).
-    ip_shift: f32,
+    levels: LevelGenerator,
 }
 
 /// One search hit.
@@ -72,6 +51,43 @@ pub struct VectorIndex {
 pub struct Hit {
     pub row: u64,
     pub distance: f32,
+}
+
+/// Chroma's distances over the stored vectors. Queries are prepared first (normalised for cosine).
+struct StoredMetric<'a> {
+    space: Space,
+    dimension: usize,
+    vectors: &'a [f32],
+    inverse_norms: &'a [f32],
+}
+
+impl StoredMetric<'_> {
+    fn vector(&self, slot: u32) -> &[f32] {
+        let start = slot as usize * self.dimension;
+        &self.vectors[start..start + self.dimension]
+    }
+}
+
+impl Metric for StoredMetric<'_> {
+    type Query = [f32];
+
+    fn to_query(&self, prepared: &[f32], slot: u32) -> f32 {
+        let v = self.vector(slot);
+        match self.space {
+            Space::Cosine => 1.0 - distance::dot(prepared, v) * self.inverse_norms[slot as usize],
+            space => distance::distance(space, prepared, v),
+        }
+    }
+
+    fn between(&self, a: u32, b: u32) -> f32 {
+        let (va, vb) = (self.vector(a), self.vector(b));
+        match self.space {
+            Space::Cosine => {
+                1.0 - distance::dot(va, vb) * self.inverse_norms[a as usize] * self.inverse_norms[b as usize]
+            }
+            space => distance::distance(space, va, vb),
+        }
+    }
 }
 
 impl VectorIndex {
@@ -85,7 +101,7 @@ impl VectorIndex {
             slot_row: Vec::new(),
             row_slot: HashMap::new(),
             graph: None,
-            ip_shift: 0.0,
+            levels: LevelGenerator::new(params.max_neighbors, LEVEL_SEED),
         }
     }
 
@@ -105,6 +121,15 @@ impl VectorIndex {
         self.params.ef_search = ef_search;
     }
 
+    fn metric(&self) -> StoredMetric<'_> {
+        StoredMetric {
+            space: self.space,
+            dimension: self.dimension,
+            vectors: &self.vectors,
+            inverse_norms: &self.inverse_norms,
+        }
+    }
+
     /// The stored vector of a row.
     pub fn vector(&self, row: u64) -> Option<&[f32]> {
         self.row_slot.get(&row).map(|&slot| self.slot_vector(slot))
@@ -113,6 +138,10 @@ impl VectorIndex {
     fn slot_vector(&self, slot: u32) -> &[f32] {
         let start = slot as usize * self.dimension;
         &self.vectors[start..start + self.dimension]
+    }
+
+    fn is_live(&self, slot: u32) -> bool {
+        self.slot_row.get(slot as usize).is_some_and(|&r| r != DEAD)
     }
 
     /// Sets the vectors of rows (insert or replace). `data` is row-major with this index's dimension.
@@ -131,7 +160,7 @@ impl VectorIndex {
             self.row_slot.insert(row, slot);
         }
         if self.graph.is_some() {
-            self.insert_into_graph(first_new_slot);
+            self.link_slots(first_new_slot);
         }
         self.maintain();
     }
@@ -150,9 +179,13 @@ impl VectorIndex {
             self.compact();
         }
         if self.graph.is_none() && live >= GRAPH_MIN_LIVE {
-            self.graph = Some(self.new_graph());
-            self.insert_into_graph(0);
+            self.graph = Some(Graph::new(self.link_params()));
+            self.link_slots(0);
         }
+    }
+
+    fn link_params(&self) -> LinkParams {
+        LinkParams { max_neighbors: self.params.max_neighbors, ef_construction: self.params.ef_construction }
     }
 
     /// Drops dead slots and renumbers the live ones in slot order; rebuilds the graph if there was one.
@@ -176,64 +209,35 @@ impl VectorIndex {
         self.inverse_norms = inverse_norms;
         self.slot_row = slot_row;
         if had_graph && self.row_slot.len() >= GRAPH_MIN_LIVE {
-            self.graph = Some(self.new_graph());
-            self.insert_into_graph(0);
+            self.graph = Some(Graph::new(self.link_params()));
+            self.link_slots(0);
         }
     }
 
-    fn new_graph(&mut self) -> Graph {
-        let capacity = self.slot_row.len().max(GRAPH_MIN_LIVE);
-        if self.space == Space::Ip {
-            self.ip_shift = 2.0 * self.max_squared_norm(0).max(1.0);
-        }
-        Hnsw::new(
-            self.params.max_neighbors,
-            capacity,
-            MAX_LAYERS,
-            self.params.ef_construction,
-            KernelDistance { space: self.space, ip_shift: self.ip_shift },
-        )
-    }
-
-    fn max_squared_norm(&self, from: usize) -> f32 {
-        (from..self.slot_row.len())
-            .filter(|&s| self.slot_row[s] != DEAD)
-            .map(|s| {
-                let v = self.slot_vector(s as u32);
-                distance::dot(v, v)
-            })
-            .fold(0.0, f32::max)
-    }
-
-    /// Inserts slots `from..` into the graph, in parallel for large batches.
-    fn insert_into_graph(&mut self, from: usize) {
-        if self.graph.is_some() && self.space == Space::Ip && self.max_squared_norm(from) > self.ip_shift {
-            // A vector longer than the graph's bound: rebuild with a larger shift.
-            self.graph = Some(self.new_graph());
-            return self.insert_into_graph(0);
-        }
-        let Some(graph) = self.graph.as_ref() else { return };
-        let slots: Vec<usize> = (from..self.slot_row.len()).filter(|&s| self.slot_row[s] != DEAD).collect();
-        let normalised: Vec<Vec<f32>>;
-        let items: Vec<(&[f32], usize)> = if self.space == Space::Cosine {
-            normalised = slots
-                .iter()
-                .map(|&s| {
-                    let mut v = self.slot_vector(s as u32).to_vec();
-                    distance::normalize(&mut v);
-                    v
-                })
-                .collect();
-            normalised.iter().zip(&slots).map(|(v, &s)| (v.as_slice(), s)).collect()
-        } else {
-            slots.iter().map(|&s| (self.slot_vector(s as u32), s)).collect()
+    /// Adds slots `from..` to the graph, linking large batches on all cores.
+    fn link_slots(&mut self, from: usize) {
+        let Some(graph) = self.graph.as_mut() else { return };
+        let levels: Vec<usize> = (graph.len()..self.slot_row.len()).map(|_| self.levels.next_level()).collect();
+        graph.reserve_nodes(&levels);
+        let graph = self.graph.as_ref().expect("graph present");
+        let metric = StoredMetric {
+            space: self.space,
+            dimension: self.dimension,
+            vectors: &self.vectors,
+            inverse_norms: &self.inverse_norms,
         };
-        if items.len() >= 64 {
-            graph.parallel_insert_slice(&items);
+        let slots = from as u32..self.slot_row.len() as u32;
+        if slots.len() < PARALLEL_LINK_MIN {
+            slots.for_each(|slot| graph.link(slot, &metric));
         } else {
-            for item in items {
-                graph.insert_slice(item);
+            // The first node seeds the graph; the rest link in parallel.
+            let mut slots = slots;
+            if graph.is_empty() || from == 0 {
+                if let Some(first) = slots.next() {
+                    graph.link(first, &metric);
+                }
             }
+            slots.into_par_iter().for_each(|slot| graph.link(slot, &metric));
         }
     }
 
@@ -255,109 +259,56 @@ impl VectorIndex {
                 }
                 self.graph_search(&prepared, k, Some(&slots))
             }
-            None if self.graph.is_none() => {
-                self.exact(&prepared, k, (0..self.slot_row.len() as u32).filter(|&s| self.slot_row[s as usize] != DEAD))
-            }
+            None if self.graph.is_none() => self.exact(&prepared, k, self.live_slots()),
             None => self.graph_search(&prepared, k, None),
         }
     }
 
-    fn slot_distance(&self, prepared: &[f32], slot: u32) -> f32 {
-        let v = self.slot_vector(slot);
-        match self.space {
-            Space::Cosine => 1.0 - distance::dot(prepared, v) * self.inverse_norms[slot as usize],
-            space => distance::distance(space, prepared, v),
-        }
+    fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.slot_row.len() as u32).filter(|&s| self.slot_row[s as usize] != DEAD)
     }
 
     /// Exact top-k over the given slots.
     fn exact(&self, prepared: &[f32], k: usize, slots: impl Iterator<Item = u32>) -> Vec<Hit> {
-        let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(k + 1);
+        let metric = self.metric();
+        let mut heap: BinaryHeap<Scored> = BinaryHeap::with_capacity(k + 1);
         for slot in slots {
-            let d = self.slot_distance(prepared, slot);
+            let d = metric.to_query(prepared, slot);
             if heap.len() < k {
-                heap.push(Candidate(d, slot));
-            } else if let Some(top) = heap.peek() {
-                if d < top.0 {
-                    heap.pop();
-                    heap.push(Candidate(d, slot));
-                }
+                heap.push(Scored(d, slot));
+            } else if heap.peek().is_some_and(|top| d < top.0) {
+                heap.pop();
+                heap.push(Scored(d, slot));
             }
         }
-        let mut hits: Vec<Hit> =
-            heap.into_iter().map(|Candidate(d, slot)| Hit { row: self.slot_row[slot as usize], distance: d }).collect();
-        sort_hits(&mut hits);
-        hits
+        self.hits(heap.into_sorted_vec())
+    }
+
+    fn hits(&self, sorted: Vec<Scored>) -> Vec<Hit> {
+        sorted.into_iter().map(|Scored(distance, slot)| Hit { row: self.slot_row[slot as usize], distance }).collect()
     }
 
     /// Graph search over live (and, if given, allowed) slots. If the graph returns fewer than it
     /// should, the exact scan answers instead, so a result is never short while matches exist.
     fn graph_search(&self, prepared: &[f32], k: usize, allowed_sorted: Option<&[u32]>) -> Vec<Hit> {
         let Some(graph) = self.graph.as_ref() else { return Vec::new() };
-        let live = |id: &usize| self.slot_row.get(*id).is_some_and(|&r| r != DEAD);
-        let filter = |id: &usize| live(id) && allowed_sorted.is_none_or(|a| a.binary_search(&(*id as u32)).is_ok());
+        let metric = self.metric();
         let ef = self.params.ef_search.max(k);
-        let scaled;
-        let graph_query = if self.space == Space::Ip {
-            let mut q = prepared.to_vec();
-            let norm = distance::normalize(&mut q);
-            if norm > 0.0 {
-                let scale = self.ip_shift.sqrt();
-                q.iter_mut().for_each(|x| *x *= scale);
-            }
-            scaled = q;
-            &scaled[..]
+        let all_live = self.row_slot.len() == self.slot_row.len();
+        let accept = |slot: u32| self.is_live(slot) && allowed_sorted.is_none_or(|a| a.binary_search(&slot).is_ok());
+        let found = if allowed_sorted.is_none() && all_live {
+            graph.search(prepared, k, ef, &metric, None)
         } else {
-            prepared
-        };
-        // Without dead slots or an allowed set every graph node qualifies: skip the per-node filter.
-        let unrestricted = allowed_sorted.is_none() && self.row_slot.len() == self.slot_row.len();
-        let neighbours = if unrestricted {
-            graph.search(graph_query, k, ef)
-        } else {
-            graph.search_filter(graph_query, k, ef, Some(&filter))
+            graph.search(prepared, k, ef, &metric, Some(&accept))
         };
         let expected = k.min(allowed_sorted.map_or(self.row_slot.len(), |a| a.len()));
-        if neighbours.len() < expected {
+        if found.len() < expected {
             return match allowed_sorted {
                 Some(slots) => self.exact(prepared, k, slots.iter().copied()),
-                None => self.exact(prepared, k, (0..self.slot_row.len() as u32).filter(|&s| self.slot_row[s as usize] != DEAD)),
+                None => self.exact(prepared, k, self.live_slots()),
             };
         }
-        let mut hits: Vec<Hit> = neighbours
-            .iter()
-            .map(|n| {
-                let slot = n.d_id as u32;
-                Hit { row: self.slot_row[slot as usize], distance: self.slot_distance(prepared, slot) }
-            })
-            .collect();
-        sort_hits(&mut hits);
-        hits.truncate(k);
-        hits
-    }
-}
-
-fn sort_hits(hits: &mut [Hit]) {
-    hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
-}
-
-/// Max-heap entry on distance (ties broken by slot for determinism).
-struct Candidate(f32, u32);
-
-impl PartialEq for Candidate {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == std::cmp::Ordering::Equal
-    }
-}
-impl Eq for Candidate {}
-impl PartialOrd for Candidate {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Candidate {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+        self.hits(found)
     }
 }
 
@@ -386,13 +337,11 @@ mod tests {
         if index.space == Space::Cosine {
             distance::normalize(&mut prepared);
         }
-        let mut all: Vec<Hit> = index
-            .row_slot
-            .iter()
-            .map(|(&row, &slot)| Hit { row, distance: index.slot_distance(&prepared, slot) })
-            .collect();
-        sort_hits(&mut all);
-        all.into_iter().take(k).map(|h| h.row).collect()
+        let metric = index.metric();
+        let mut all: Vec<Scored> =
+            index.row_slot.values().map(|&slot| Scored(metric.to_query(&prepared, slot), slot)).collect();
+        all.sort_unstable();
+        all.into_iter().take(k).map(|s| index.slot_row[s.1 as usize]).collect()
     }
 
     #[test]
@@ -450,7 +399,7 @@ mod tests {
         }
         let recall = found as f64 / 500.0;
         assert!(recall >= 0.95, "recall {recall} in {space:?}");
-        // A longer vector than any before forces the ip graph to rebuild with a larger bound.
+        // A vector far longer than any before: nearest by angle and by inner product (negative ip distances).
         index.put(&[n as u64], &vec![100.0; dim]);
         let nearest = index.search(&vec![1.0; dim], 1, None)[0];
         if space == Space::L2 {

@@ -7,6 +7,7 @@ pub mod distance;
 pub mod engine;
 pub mod error;
 pub mod filter;
+pub mod hnsw;
 pub mod index;
 pub mod metadata;
 pub mod names;

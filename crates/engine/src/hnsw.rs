@@ -1,0 +1,530 @@
+//! An HNSW graph (Malkov & Yashunin) over vectors that live elsewhere: nodes are slot numbers of the
+//! caller's flat vector store, and every distance is asked of a [`Metric`]. The graph stores links only.
+//!
+//! Invariants:
+//! - node `i` exists for every `i < len()`; its level is fixed at insertion;
+//! - a node's links on a layer are at most `max_links(layer)` distinct other nodes that exist on that layer;
+//! - `entry` is a node of the highest level (`max_level`), or None when the graph is empty.
+//!
+//! Concurrency: inserts take `&self` and may run in parallel; each node's links sit behind their own lock
+//! and no thread ever holds two link locks at once, so insertion cannot deadlock. Searches run in
+//! parallel with each other (the caller keeps inserts and searches apart).
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use parking_lot::{Mutex, RwLock};
+
+/// Distances between stored nodes and from a prepared query to a node.
+pub trait Metric: Sync {
+    type Query: ?Sized;
+    fn to_query(&self, query: &Self::Query, node: u32) -> f32;
+    fn between(&self, a: u32, b: u32) -> f32;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphParams {
+    pub max_neighbors: usize,
+    pub ef_construction: usize,
+}
+
+struct Node {
+    /// `links[layer]` for layers `0..=level`.
+    links: Vec<RwLock<Vec<u32>>>,
+}
+
+pub struct Graph {
+    params: GraphParams,
+    nodes: Vec<Node>,
+    /// (entry node, its level).
+    entry: RwLock<Option<(u32, usize)>>,
+    visited: Mutex<Vec<Visited>>,
+}
+
+/// A candidate: distance and node, ordered by distance then node.
+#[derive(Debug, Clone, Copy)]
+pub struct Scored(pub f32, pub u32);
+
+impl PartialEq for Scored {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Scored {}
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
+/// A reusable visited set: a node is visited when its mark equals the current generation.
+struct Visited {
+    marks: Vec<u32>,
+    generation: u32,
+}
+
+impl Visited {
+    fn reset(&mut self, len: usize) {
+        if self.marks.len() < len {
+            self.marks.resize(len, 0);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.marks.iter_mut().for_each(|m| *m = 0);
+            self.generation = 1;
+        }
+    }
+
+    /// Marks `node`; true if it was not visited yet.
+    fn insert(&mut self, node: u32) -> bool {
+        let mark = &mut self.marks[node as usize];
+        if *mark == self.generation {
+            return false;
+        }
+        *mark = self.generation;
+        true
+    }
+}
+
+/// Levels are drawn from a seeded generator so builds are reproducible.
+pub struct LevelGenerator {
+    state: u64,
+    scale: f64,
+}
+
+impl LevelGenerator {
+    pub fn new(max_neighbors: usize, seed: u64) -> LevelGenerator {
+        LevelGenerator { state: seed | 1, scale: 1.0 / (max_neighbors.max(2) as f64).ln() }
+    }
+
+    pub fn next_level(&mut self) -> usize {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        let uniform = ((self.state >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        ((-uniform.ln() * self.scale) as usize).min(MAX_LEVEL)
+    }
+}
+
+pub const MAX_LEVEL: usize = 16;
+
+impl Graph {
+    pub fn new(params: GraphParams) -> Graph {
+        Graph { params, nodes: Vec::new(), entry: RwLock::new(None), visited: Mutex::new(Vec::new()) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    pub fn params(&self) -> GraphParams {
+        self.params
+    }
+
+    fn max_links(&self, layer: usize) -> usize {
+        if layer == 0 {
+            self.params.max_neighbors * 2
+        } else {
+            self.params.max_neighbors
+        }
+    }
+
+    /// Adds nodes `len()..len()+levels.len()` with the given levels (no links yet); then call
+    /// [`Graph::link`] for each of them, in parallel if wanted.
+    pub fn reserve_nodes(&mut self, levels: &[usize]) {
+        for &level in levels {
+            let links = (0..=level).map(|layer| RwLock::new(Vec::with_capacity(self.max_links(layer)))).collect();
+            self.nodes.push(Node { links });
+        }
+    }
+
+    pub fn level(&self, node: u32) -> usize {
+        self.nodes[node as usize].links.len() - 1
+    }
+
+    /// The links of a node on a layer (a copy).
+    pub fn links(&self, node: u32, layer: usize) -> Vec<u32> {
+        self.nodes[node as usize].links.get(layer).map(|l| l.read().clone()).unwrap_or_default()
+    }
+
+    fn take_visited(&self) -> Visited {
+        let mut visited = self.visited.lock().pop().unwrap_or(Visited { marks: Vec::new(), generation: 0 });
+        visited.reset(self.nodes.len());
+        visited
+    }
+
+    fn return_visited(&self, visited: Visited) {
+        self.visited.lock().push(visited);
+    }
+
+    /// Connects a reserved node into the graph.
+    pub fn link<M: Metric>(&self, node: u32, metric: &M) {
+        let level = self.level(node);
+        let entry = {
+            let mut entry = self.entry.write();
+            match *entry {
+                None => {
+                    *entry = Some((node, level));
+                    return;
+                }
+                Some(e) => e,
+            }
+        };
+        let (mut current, top) = entry;
+        let distance_to = |other: u32| metric.between(node, other);
+        let mut current_distance = distance_to(current);
+        // Greedy descent through the layers above the node's level.
+        for layer in (level + 1..=top).rev() {
+            (current, current_distance) = self.greedy(current, current_distance, layer, &distance_to);
+        }
+        let mut visited = self.take_visited();
+        let mut entry_points = vec![Scored(current_distance, current)];
+        for layer in (0..=level.min(top)).rev() {
+            visited.reset(self.nodes.len());
+            let mut found =
+                self.search_layer(&entry_points, self.params.ef_construction, layer, &distance_to, &mut visited, None);
+            // A concurrent insert may already link back to this node: never link a node to itself.
+            found.retain(|s| s.1 != node);
+            if found.is_empty() {
+                continue;
+            }
+            let chosen = self.select(&found, self.max_links(layer), metric);
+            *self.nodes[node as usize].links[layer].write() = chosen.iter().map(|s| s.1).collect();
+            for &Scored(d, neighbour) in &chosen {
+                self.add_reverse_link(neighbour, node, d, layer, metric);
+            }
+            entry_points = found;
+        }
+        self.return_visited(visited);
+        if level > top {
+            let mut entry = self.entry.write();
+            if entry.is_none_or(|(_, l)| level > l) {
+                *entry = Some((node, level));
+            }
+        }
+    }
+
+    fn greedy(&self, mut current: u32, mut distance: f32, layer: usize, distance_to: &dyn Fn(u32) -> f32) -> (u32, f32) {
+        loop {
+            let mut improved = false;
+            let links = self.nodes[current as usize].links[layer].read().clone();
+            for neighbour in links {
+                let d = distance_to(neighbour);
+                if d < distance {
+                    distance = d;
+                    current = neighbour;
+                    improved = true;
+                }
+            }
+            if !improved {
+                return (current, distance);
+            }
+        }
+    }
+
+    /// Best-first search of one layer. With `accept`, only accepted nodes enter the result (all nodes are
+    /// still traversed). Returns up to `ef` nodes sorted by distance.
+    fn search_layer(
+        &self,
+        entry_points: &[Scored],
+        ef: usize,
+        layer: usize,
+        distance_to: &dyn Fn(u32) -> f32,
+        visited: &mut Visited,
+        accept: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<Scored> {
+        let mut candidates: BinaryHeap<std::cmp::Reverse<Scored>> = BinaryHeap::new();
+        let mut results: BinaryHeap<Scored> = BinaryHeap::new();
+        for &point in entry_points {
+            if visited.insert(point.1) {
+                candidates.push(std::cmp::Reverse(point));
+                if accept.is_none_or(|a| a(point.1)) {
+                    results.push(point);
+                }
+            }
+        }
+        while results.len() > ef {
+            results.pop();
+        }
+        let mut links = Vec::with_capacity(self.max_links(layer));
+        while let Some(std::cmp::Reverse(Scored(distance, node))) = candidates.pop() {
+            if results.len() >= ef && results.peek().is_some_and(|worst| distance > worst.0) {
+                break;
+            }
+            links.clear();
+            links.extend_from_slice(&self.nodes[node as usize].links[layer].read());
+            for &neighbour in &links {
+                if !visited.insert(neighbour) {
+                    continue;
+                }
+                let d = distance_to(neighbour);
+                let worth = results.len() < ef || results.peek().is_some_and(|worst| d < worst.0);
+                if worth {
+                    candidates.push(std::cmp::Reverse(Scored(d, neighbour)));
+                    if accept.is_none_or(|a| a(neighbour)) {
+                        results.push(Scored(d, neighbour));
+                        if results.len() > ef {
+                            results.pop();
+                        }
+                    }
+                }
+            }
+        }
+        results.into_sorted_vec()
+    }
+
+    /// The neighbour-selection heuristic: keep a candidate only if it is closer to the base than to every
+    /// neighbour kept so far, which spreads links in all directions.
+    fn select<M: Metric>(&self, sorted: &[Scored], limit: usize, metric: &M) -> Vec<Scored> {
+        let mut chosen: Vec<Scored> = Vec::with_capacity(limit);
+        for &candidate in sorted {
+            if chosen.len() >= limit {
+                break;
+            }
+            if chosen.iter().all(|kept| metric.between(candidate.1, kept.1) > candidate.0) {
+                chosen.push(candidate);
+            }
+        }
+        chosen
+    }
+
+    fn add_reverse_link<M: Metric>(&self, node: u32, new: u32, distance: f32, layer: usize, metric: &M) {
+        let limit = self.max_links(layer);
+        let mut links = self.nodes[node as usize].links[layer].write();
+        if node == new || links.contains(&new) {
+            return;
+        }
+        if links.len() < limit {
+            links.push(new);
+            return;
+        }
+        let mut candidates: Vec<Scored> = links.iter().map(|&l| Scored(metric.between(node, l), l)).collect();
+        candidates.push(Scored(distance, new));
+        candidates.sort_unstable();
+        *links = self.select(&candidates, limit, metric).into_iter().map(|s| s.1).collect();
+    }
+
+    /// The `k` nearest accepted nodes to a query, searching with `ef` (≥ k).
+    pub fn search<M: Metric>(
+        &self,
+        query: &M::Query,
+        k: usize,
+        ef: usize,
+        metric: &M,
+        accept: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<Scored> {
+        let Some((mut current, top)) = *self.entry.read() else { return Vec::new() };
+        let distance_to = |node: u32| metric.to_query(query, node);
+        let mut current_distance = distance_to(current);
+        for layer in (1..=top).rev() {
+            (current, current_distance) = self.greedy(current, current_distance, layer, &distance_to);
+        }
+        let mut visited = self.take_visited();
+        let mut found =
+            self.search_layer(&[Scored(current_distance, current)], ef.max(k), 0, &distance_to, &mut visited, accept);
+        self.return_visited(visited);
+        found.truncate(k);
+        found
+    }
+
+    /// Serialises the links (levels and neighbour lists) in little-endian u32s.
+    pub fn write_links(&self, out: &mut Vec<u8>) {
+        let entry = *self.entry.read();
+        let push = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
+        push(out, self.nodes.len() as u32);
+        push(out, entry.map_or(u32::MAX, |(n, _)| n));
+        for node in &self.nodes {
+            push(out, (node.links.len() - 1) as u32);
+            for layer in &node.links {
+                let layer = layer.read();
+                push(out, layer.len() as u32);
+                for &l in layer.iter() {
+                    push(out, l);
+                }
+            }
+        }
+    }
+
+    /// Reads what [`Graph::write_links`] wrote, validating every count and id. `None` if malformed.
+    pub fn read_links(params: GraphParams, bytes: &mut &[u8]) -> Option<Graph> {
+        let mut next = || -> Option<u32> {
+            let (head, rest) = bytes.split_first_chunk::<4>()?;
+            *bytes = rest;
+            Some(u32::from_le_bytes(*head))
+        };
+        let count = next()? as usize;
+        let entry = next()?;
+        let mut graph = Graph::new(params);
+        graph.nodes.reserve(count);
+        for _ in 0..count {
+            let level = next()? as usize;
+            if level > MAX_LEVEL {
+                return None;
+            }
+            let mut links = Vec::with_capacity(level + 1);
+            for layer in 0..=level {
+                let n = next()? as usize;
+                if n > graph.max_links(layer) {
+                    return None;
+                }
+                let mut ids = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let id = next()?;
+                    if id as usize >= count {
+                        return None;
+                    }
+                    ids.push(id);
+                }
+                links.push(RwLock::new(ids));
+            }
+            graph.nodes.push(Node { links });
+        }
+        // Every link must point at a node that exists on that layer.
+        for node in &graph.nodes {
+            for (layer, ids) in node.links.iter().enumerate() {
+                if ids.read().iter().any(|&id| graph.nodes[id as usize].links.len() <= layer) {
+                    return None;
+                }
+            }
+        }
+        *graph.entry.write() = match entry {
+            u32::MAX if count == 0 => None,
+            e if (e as usize) < count => Some((e, graph.level(e))),
+            _ => return None,
+        };
+        Some(graph)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::distance;
+
+    struct Points {
+        data: Vec<f32>,
+        dim: usize,
+    }
+
+    impl Metric for Points {
+        type Query = [f32];
+        fn to_query(&self, query: &[f32], node: u32) -> f32 {
+            distance::l2_squared(query, &self.data[node as usize * self.dim..][..self.dim])
+        }
+        fn between(&self, a: u32, b: u32) -> f32 {
+            let (a, b) = (a as usize * self.dim, b as usize * self.dim);
+            distance::l2_squared(&self.data[a..a + self.dim], &self.data[b..b + self.dim])
+        }
+    }
+
+    fn points(n: usize, dim: usize, seed: u64) -> Points {
+        let mut state = seed | 1;
+        let data = (0..n * dim)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % 10_000) as f32 / 10_000.0
+            })
+            .collect();
+        Points { data, dim }
+    }
+
+    fn build(p: &Points, parallel: bool) -> Graph {
+        let n = p.data.len() / p.dim;
+        let mut graph = Graph::new(GraphParams { max_neighbors: 16, ef_construction: 100 });
+        let mut levels = LevelGenerator::new(16, 42);
+        let levels: Vec<usize> = (0..n).map(|_| levels.next_level()).collect();
+        graph.reserve_nodes(&levels);
+        if parallel {
+            graph.link(0, p);
+            std::thread::scope(|scope| {
+                for t in 0..2u32 {
+                    let graph = &graph;
+                    scope.spawn(move || (1 + t..n as u32).step_by(2).for_each(|i| graph.link(i, p)));
+                }
+            });
+        } else {
+            (0..n as u32).for_each(|i| graph.link(i, p));
+        }
+        graph
+    }
+
+    fn recall(graph: &Graph, p: &Points, accept: Option<&dyn Fn(u32) -> bool>) -> f64 {
+        let queries = points(100, p.dim, 99);
+        let n = p.data.len() / p.dim;
+        let mut hits = 0;
+        let mut total = 0;
+        for q in queries.data.chunks(p.dim) {
+            let mut exact: Vec<Scored> = (0..n as u32)
+                .filter(|&i| accept.is_none_or(|a| a(i)))
+                .map(|i| Scored(p.to_query(q, i), i))
+                .collect();
+            exact.sort_unstable();
+            exact.truncate(10);
+            let found = graph.search(q, 10, 64, p, accept);
+            assert!(found.windows(2).all(|w| w[0] <= w[1]));
+            if let Some(a) = accept {
+                assert!(found.iter().all(|s| a(s.1)));
+            }
+            hits += found.iter().filter(|s| exact.iter().any(|e| e.1 == s.1)).count();
+            total += exact.len();
+        }
+        hits as f64 / total as f64
+    }
+
+    #[test]
+    fn serial_and_parallel_builds_have_high_recall() {
+        let p = points(5000, 24, 7);
+        for parallel in [false, true] {
+            let graph = build(&p, parallel);
+            let r = recall(&graph, &p, None);
+            assert!(r >= 0.95, "recall {r} (parallel {parallel})");
+            let even = |i: u32| i % 2 == 0;
+            let r = recall(&graph, &p, Some(&even));
+            assert!(r >= 0.95, "filtered recall {r}");
+        }
+    }
+
+    #[test]
+    fn links_round_trip_and_damage_is_detected() {
+        let p = points(800, 8, 3);
+        let graph = build(&p, false);
+        let mut bytes = Vec::new();
+        graph.write_links(&mut bytes);
+        let back = Graph::read_links(graph.params(), &mut &bytes[..]).expect("valid");
+        assert_eq!(back.len(), graph.len());
+        for node in 0..graph.len() as u32 {
+            for layer in 0..=graph.level(node) {
+                assert_eq!(back.links(node, layer), graph.links(node, layer));
+            }
+        }
+        assert!(Graph::read_links(graph.params(), &mut &bytes[..bytes.len() / 2]).is_none(), "truncated");
+        let mut garbled = bytes.clone();
+        garbled[20..24].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(Graph::read_links(graph.params(), &mut &garbled[..]).is_none(), "garbled");
+    }
+
+    #[test]
+    fn links_respect_limits() {
+        let p = points(2000, 4, 11);
+        let graph = build(&p, true);
+        for node in 0..graph.len() as u32 {
+            for layer in 0..=graph.level(node) {
+                let links = graph.links(node, layer);
+                assert!(links.len() <= graph.max_links(layer));
+                assert!(!links.contains(&node));
+                assert!(links.iter().all(|&l| graph.level(l) >= layer));
+            }
+        }
+    }
+}
