@@ -36,6 +36,8 @@ pub enum Change {
 pub struct WritePlan {
     pub changes: Vec<Change>,
     pub new_dimension: Option<usize>,
+    /// The write's sequence number: one more than the collection's last.
+    pub seq: u64,
 }
 
 pub struct CollectionData {
@@ -45,6 +47,12 @@ pub struct CollectionData {
     space: Space,
     graph_params: GraphParams,
     index: Option<VectorIndex>,
+    /// Sequence number of the last applied write.
+    seq: u64,
+    /// Sequence number the persisted index snapshot reflects, and the changes applied since.
+    snapshot_seq: u64,
+    changes_since_snapshot: usize,
+    index_restored: bool,
 }
 
 /// Columns of a get result, aligned with `ids`.
@@ -59,7 +67,7 @@ pub struct GetColumns {
 }
 
 impl CollectionData {
-    pub fn new(hnsw: &HnswConfig, dimension: Option<usize>) -> CollectionData {
+    pub fn new(hnsw: &HnswConfig, dimension: Option<usize>, seq: u64) -> CollectionData {
         let graph_params = GraphParams {
             max_neighbors: hnsw.max_neighbors,
             ef_construction: hnsw.ef_construction,
@@ -72,7 +80,97 @@ impl CollectionData {
             space: hnsw.space,
             graph_params,
             index: dimension.map(|d| VectorIndex::new(hnsw.space, d, graph_params)),
+            seq,
+            snapshot_seq: 0,
+            changes_since_snapshot: 0,
+            index_restored: false,
         }
+    }
+
+    /// Rebuilds a persisted collection: `snapshot` is the index snapshot (with the seq it reflects) if a
+    /// valid one exists; `rows` carry vectors for rows written after it; `removed` are rows deleted after
+    /// it. Returns None when the snapshot and the records disagree (the caller then loads without it).
+    pub fn load(
+        hnsw: &HnswConfig,
+        dimension: Option<usize>,
+        seq: u64,
+        snapshot: Option<(u64, VectorIndex)>,
+        rows: Vec<crate::storage::LoadedRow>,
+        removed: &[u64],
+    ) -> Result<Option<CollectionData>> {
+        let mut data = CollectionData::new(hnsw, dimension, seq);
+        if let Some((snapshot_seq, index)) = snapshot {
+            data.snapshot_seq = snapshot_seq;
+            data.index = Some(index);
+            data.index_restored = true;
+        }
+        if let Some(index) = data.index.as_mut() {
+            for &row in removed {
+                index.remove(row);
+            }
+        }
+        let mut new_rows = Vec::new();
+        let mut new_vectors = Vec::new();
+        for loaded in rows {
+            data.next_row = data.next_row.max(loaded.row + 1);
+            if let Some(vector) = loaded.embedding {
+                new_rows.push(loaded.row);
+                new_vectors.extend_from_slice(&vector);
+            }
+            data.by_id.insert(loaded.record.id.clone(), loaded.row);
+            data.records.insert(loaded.row, loaded.record);
+        }
+        if !new_rows.is_empty() {
+            let dimension = new_vectors.len() / new_rows.len();
+            data.index_for(dimension)?.put(&new_rows, &new_vectors);
+        }
+        data.changes_since_snapshot = new_rows.len() + removed.len();
+        // Index and records must agree: every record has a vector and nothing else does.
+        let consistent = match &data.index {
+            Some(index) => index.len() == data.records.len() && index.rows().all(|row| data.records.contains_key(&row)),
+            None => data.records.is_empty(),
+        };
+        Ok(consistent.then_some(data))
+    }
+
+    /// Whether enough has changed since the last snapshot to write a new one: at least
+    /// `sync_threshold` changes and a quarter of the collection, so snapshot cost stays amortised.
+    pub fn snapshot_due(&self, sync_threshold: usize) -> bool {
+        self.changes_since_snapshot >= sync_threshold.max(self.records.len() / 4)
+    }
+
+    /// Whether anything changed since the last snapshot.
+    pub fn dirty(&self) -> bool {
+        self.changes_since_snapshot > 0
+    }
+
+    /// The index snapshot payload and the seq it reflects (None when there is no index).
+    pub fn snapshot(&self) -> Option<(u64, Vec<u8>)> {
+        let index = self.index.as_ref()?;
+        let mut bytes = Vec::new();
+        index.write_snapshot(&mut bytes);
+        Some((self.seq, bytes))
+    }
+
+    /// Records that the snapshot for `seq` is durable.
+    pub fn snapshot_written(&mut self, seq: u64) {
+        if seq == self.seq {
+            self.changes_since_snapshot = 0;
+        }
+        self.snapshot_seq = seq;
+    }
+
+    /// True when the index was restored from a snapshot rather than rebuilt at load (for tests and stats).
+    pub fn index_restored(&self) -> bool {
+        self.index_restored
+    }
+
+    pub fn has_graph(&self) -> bool {
+        self.index.as_ref().is_some_and(VectorIndex::has_graph)
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.seq
     }
 
     pub fn count(&self) -> usize {
@@ -90,18 +188,6 @@ impl CollectionData {
         }
     }
 
-    /// Loads one persisted row (used when opening a collection).
-    pub fn load_row(&mut self, row: u64, record: Record, embedding: Option<&[f32]>) -> Result<()> {
-        self.next_row = self.next_row.max(row + 1);
-        if let Some(vector) = embedding {
-            let index = self.index_for(vector.len())?;
-            index.put(&[row], vector);
-        }
-        self.by_id.insert(record.id.clone(), row);
-        self.records.insert(row, record);
-        Ok(())
-    }
-
     fn index_for(&mut self, dimension: usize) -> Result<&mut VectorIndex> {
         let (space, params) = (self.space, self.graph_params);
         let index = self.index.get_or_insert_with(|| VectorIndex::new(space, dimension, params));
@@ -113,7 +199,7 @@ impl CollectionData {
 
     /// Plans add / upsert / update with Chroma's semantics. Pure: `self` is unchanged.
     pub fn plan_write(&self, batch: &WriteBatch) -> Result<WritePlan> {
-        let mut plan = WritePlan::default();
+        let mut plan = WritePlan { seq: self.seq + 1, ..WritePlan::default() };
         if let Some(embeddings) = &batch.embeddings {
             match self.dimension() {
                 Some(expected) if expected != embeddings.dimension => {
@@ -172,7 +258,7 @@ impl CollectionData {
             _ => rows.len(),
         };
         let changes = rows.into_iter().map(|row| Change::Delete { row }).collect();
-        (WritePlan { changes, new_dimension: None }, reported)
+        (WritePlan { changes, new_dimension: None, seq: self.seq + 1 }, reported)
     }
 
     /// Applies a plan that has been persisted.
@@ -180,6 +266,8 @@ impl CollectionData {
         if let Some(dimension) = plan.new_dimension {
             self.index_for(dimension)?;
         }
+        self.seq = plan.seq;
+        self.changes_since_snapshot += plan.changes.len();
         let mut new_rows = Vec::new();
         let mut new_vectors = Vec::new();
         for change in plan.changes {
@@ -339,7 +427,7 @@ mod tests {
 
     #[test]
     fn add_skips_existing_update_ignores_missing_and_merges() {
-        let mut data = CollectionData::new(&HnswConfig::default(), None);
+        let mut data = CollectionData::new(&HnswConfig::default(), None, 0);
         run(&mut data, write(WriteKind::Add, r#"{"ids":["a","b"],"metadatas":[{"x":1,"y":"k"},null]}"#, Some((vec![0.0, 1.0], 1))));
         run(&mut data, write(WriteKind::Add, r#"{"ids":["a","c"],"documents":["new","c"]}"#, Some((vec![5.0, 2.0], 1))));
         assert_eq!(data.count(), 3);
@@ -359,7 +447,7 @@ mod tests {
 
     #[test]
     fn dimension_is_fixed_by_first_embeddings() {
-        let mut data = CollectionData::new(&HnswConfig::default(), None);
+        let mut data = CollectionData::new(&HnswConfig::default(), None, 0);
         run(&mut data, write(WriteKind::Add, r#"{"ids":["a"]}"#, Some((vec![0.0, 1.0], 2))));
         let err = data.plan_write(&write(WriteKind::Add, r#"{"ids":["b"]}"#, Some((vec![0.0], 1)))).unwrap_err();
         assert_eq!(err.to_string(), "Collection expecting embedding with dimension of 2, got 1");
@@ -367,7 +455,7 @@ mod tests {
 
     #[test]
     fn delete_counts_like_chroma() {
-        let mut data = CollectionData::new(&HnswConfig::default(), None);
+        let mut data = CollectionData::new(&HnswConfig::default(), None, 0);
         run(&mut data, write(WriteKind::Add, r#"{"ids":["a","b","c"],"metadatas":[{"k":1},{"k":1},{"k":2}]}"#, Some((vec![0.0, 1.0, 2.0], 1))));
         let (plan, n) = data.plan_delete(&DeleteRequest::parse(r#"{"ids":["a","nope"]}"#).unwrap());
         assert_eq!(n, 2);
@@ -380,7 +468,7 @@ mod tests {
 
     #[test]
     fn query_filters_exactly_and_sorts() {
-        let mut data = CollectionData::new(&HnswConfig::default(), None);
+        let mut data = CollectionData::new(&HnswConfig::default(), None, 0);
         run(
             &mut data,
             write(WriteKind::Add, r#"{"ids":["a","b","c"],"metadatas":[{"k":1},{"k":2},{"k":1}]}"#, Some((vec![0.0, 1.0, 2.0], 1))),

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use crate::collection::{CollectionData, GetColumns};
 use crate::config::CollectionConfig;
+use crate::index::{GraphParams, VectorIndex};
 use crate::error::{Error, Result};
 use crate::metadata::{metadata_to_json, parse_metadata, Metadata};
 use crate::names::{validate_collection_name, validate_database_name, validate_tenant_name};
@@ -46,6 +47,8 @@ struct CollectionState {
     metadata: Option<Metadata>,
     config: CollectionConfig,
     dimension: Option<usize>,
+    /// Sequence number of the last write (persisted).
+    seq: u64,
     /// Loaded from the store on first use.
     data: Option<CollectionData>,
     deleted: bool,
@@ -75,6 +78,7 @@ impl CollectionState {
             metadata: self.metadata.clone(),
             configuration: self.config.to_json(),
             dimension: self.dimension,
+            seq: self.data.as_ref().map_or(self.seq, CollectionData::seq),
         }
     }
 }
@@ -200,6 +204,7 @@ impl Engine {
                 metadata: stored.metadata,
                 config: CollectionConfig::from_stored(&stored.configuration)?,
                 dimension: stored.dimension,
+                seq: stored.seq,
                 data: None,
                 deleted: false,
             };
@@ -243,10 +248,30 @@ impl Engine {
 
     /// Flushes and releases files and locks. Idempotent.
     pub fn close(&self) {
+        self.shut(true);
+    }
+
+    /// Releases files and locks WITHOUT writing index snapshots, leaving the directory as a process kill
+    /// would. For crash-recovery tests.
+    #[doc(hidden)]
+    pub fn close_as_if_killed(&self) {
+        self.shut(false);
+    }
+
+    fn shut(&self, snapshot: bool) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
-        // Waits for any write holding the store, then drops the connection and the lock file.
+        // Waits for each in-flight operation (collection lock), snapshots what changed since the last
+        // snapshot so the next open need not rebuild, then drops the connection and the lock file.
+        let handles: Vec<Arc<CollectionHandle>> =
+            if snapshot { self.catalog.read().collections.values().cloned().collect() } else { Vec::new() };
+        for handle in handles {
+            let mut state = handle.state.write();
+            if let Some(store) = self.store.lock().as_mut() {
+                self.maybe_snapshot(store, &handle.id, &mut state, true);
+            }
+        }
         drop(self.store.lock().take());
         if let Some(path) = &self.persistent_path {
             Self::forget_path(path);
@@ -382,9 +407,10 @@ impl Engine {
             name: name.to_owned(),
             database: database_info,
             metadata,
-            data: Some(CollectionData::new(&config.hnsw, None)),
+            data: Some(CollectionData::new(&config.hnsw, None, 0)),
             config,
             dimension: None,
+            seq: 0,
             deleted: false,
         };
         self.persist(|s| s.insert_collection(&state.stored(&id)))?;
@@ -534,14 +560,61 @@ impl Engine {
         Ok(RwLockWriteGuard::downgrade(state))
     }
 
+    /// Loads a collection's records, restoring its index from the snapshot when one is valid and agrees
+    /// with the records, else rebuilding it from the stored vectors.
     fn load(&self, id: &str, state: &CollectionState) -> Result<CollectionData> {
-        let mut data = CollectionData::new(&state.config.hnsw, state.dimension);
+        let hnsw = &state.config.hnsw;
         self.check_open()?;
         let store = self.store.lock();
-        if let Some(store) = store.as_ref() {
-            store.load_records(id, |row, record, embedding| data.load_row(row, record, embedding.as_deref()))?;
+        let Some(store) = store.as_ref() else {
+            return Ok(CollectionData::new(hnsw, state.dimension, state.seq));
+        };
+        let params = GraphParams {
+            max_neighbors: hnsw.max_neighbors,
+            ef_construction: hnsw.ef_construction,
+            ef_search: hnsw.ef_search,
+        };
+        let snapshot = state.dimension.and_then(|dimension| {
+            let (seq, bytes) = store.read_snapshot(id)?;
+            (seq <= state.seq).then_some(())?;
+            VectorIndex::read_snapshot(hnsw.space, dimension, params, &bytes).map(|index| (seq, index))
+        });
+        if let Some((seq, index)) = snapshot {
+            let rows = store.load_records(id, seq)?;
+            let removed = store.removed_since(id, seq)?;
+            if let Some(data) = CollectionData::load(hnsw, state.dimension, state.seq, Some((seq, index)), rows, &removed)? {
+                return Ok(data);
+            }
         }
-        Ok(data)
+        let rows = store.load_records(id, 0)?;
+        CollectionData::load(hnsw, state.dimension, state.seq, None, rows, &[])?.ok_or_else(|| Error::Corrupted {
+            message: format!("Collection {id}: stored records and vectors disagree"),
+        })
+    }
+
+    /// Writes the collection's index snapshot if enough changed (or `force` and anything changed).
+    /// A failure is not an error of the write that triggered it: the records are durable and the next
+    /// open rebuilds what a snapshot lacks.
+    fn maybe_snapshot(&self, store: &mut Store, id: &str, state: &mut CollectionState, force: bool) {
+        let sync_threshold = state.config.hnsw.sync_threshold;
+        let Some(data) = state.data.as_mut() else { return };
+        let due = if force { data.dirty() } else { data.snapshot_due(sync_threshold) };
+        if !due {
+            return;
+        }
+        if let Some((seq, bytes)) = data.snapshot() {
+            if store.write_snapshot(id, seq, &bytes).is_ok() {
+                data.snapshot_written(seq);
+            }
+        }
+    }
+
+    /// Per-collection facts for tests and diagnostics: (records, graph built, index restored from snapshot).
+    pub fn collection_stats(&self, collection_id: &str) -> Result<(usize, bool, bool)> {
+        let handle = self.handle(collection_id)?;
+        let state = self.read_state(&handle)?;
+        let data = state.data.as_ref().ok_or_else(|| Error::internal("collection not loaded"))?;
+        Ok((data.count(), data.has_graph(), data.index_restored()))
     }
 
     /// add / upsert / update.
@@ -554,17 +627,29 @@ impl Engine {
         if let Some(dimension) = plan.new_dimension {
             state.dimension = Some(dimension);
         }
-        state.data.as_mut().ok_or_else(|| Error::internal("collection not loaded"))?.apply(plan)
+        state.seq = plan.seq;
+        state.data.as_mut().ok_or_else(|| Error::internal("collection not loaded"))?.apply(plan)?;
+        self.after_write(collection_id, &mut state);
+        Ok(())
+    }
+
+    fn after_write(&self, collection_id: &str, state: &mut CollectionState) {
+        let mut store = self.store.lock();
+        if let Some(store) = store.as_mut() {
+            self.maybe_snapshot(store, collection_id, state, false);
+        }
     }
 
     /// Returns the count Chroma reports.
     pub fn delete(&self, collection_id: &str, request: &DeleteRequest) -> Result<usize> {
         let handle = self.handle(collection_id)?;
         let mut state = self.write_state(&handle)?;
-        let data = state.data.as_mut().ok_or_else(|| Error::internal("collection not loaded"))?;
+        let data = state.data.as_ref().ok_or_else(|| Error::internal("collection not loaded"))?;
         let (plan, reported) = data.plan_delete(request);
         self.persist(|s| s.write(collection_id, &plan))?;
-        data.apply(plan)?;
+        state.seq = plan.seq;
+        state.data.as_mut().ok_or_else(|| Error::internal("collection not loaded"))?.apply(plan)?;
+        self.after_write(collection_id, &mut state);
         Ok(reported)
     }
 

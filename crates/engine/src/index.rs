@@ -23,6 +23,16 @@ const PARALLEL_LINK_MIN: usize = 256;
 const DEAD: u64 = u64::MAX;
 const LEVEL_SEED: u64 = 0x5eed_c0de;
 
+const SNAPSHOT_MAGIC: &[u8; 8] = b"CLIDX001";
+
+fn space_code(space: Space) -> u8 {
+    match space {
+        Space::L2 => 0,
+        Space::Cosine => 1,
+        Space::Ip => 2,
+    }
+}
+
 /// Graph parameters (Chroma's names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GraphParams {
@@ -241,6 +251,96 @@ impl VectorIndex {
         }
     }
 
+    pub fn has_graph(&self) -> bool {
+        self.graph.is_some()
+    }
+
+    /// Live rows, in slot order.
+    pub fn rows(&self) -> impl Iterator<Item = u64> + '_ {
+        self.slot_row.iter().copied().filter(|&r| r != DEAD)
+    }
+
+    /// Serialises the whole index (slots, vectors, graph links) for a snapshot file.
+    pub fn write_snapshot(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(SNAPSHOT_MAGIC);
+        out.push(space_code(self.space));
+        for v in [self.dimension, self.params.max_neighbors, self.params.ef_construction] {
+            out.extend_from_slice(&(v as u32).to_le_bytes());
+        }
+        out.extend_from_slice(&(self.slot_row.len() as u64).to_le_bytes());
+        for &row in &self.slot_row {
+            out.extend_from_slice(&row.to_le_bytes());
+        }
+        for &x in &self.vectors {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        match &self.graph {
+            Some(graph) => {
+                out.push(1);
+                graph.write_links(out);
+            }
+            None => out.push(0),
+        }
+    }
+
+    /// Reads what [`VectorIndex::write_snapshot`] wrote for a collection with these settings. `None` when
+    /// the bytes are malformed or were written for another space, dimension or graph shape.
+    pub fn read_snapshot(space: Space, dimension: usize, params: GraphParams, bytes: &[u8]) -> Option<VectorIndex> {
+        let mut rest = bytes.strip_prefix(SNAPSHOT_MAGIC.as_slice())?;
+        let (&code, tail) = rest.split_first()?;
+        rest = tail;
+        let mut u32_field = || -> Option<usize> {
+            let (head, tail) = rest.split_first_chunk::<4>()?;
+            rest = tail;
+            Some(u32::from_le_bytes(*head) as usize)
+        };
+        let shape = (u32_field()?, u32_field()?, u32_field()?);
+        if code != space_code(space) || shape != (dimension, params.max_neighbors, params.ef_construction) {
+            return None;
+        }
+        let (count, tail) = rest.split_first_chunk::<8>()?;
+        rest = tail;
+        let count = usize::try_from(u64::from_le_bytes(*count)).ok()?;
+        let rows_len = count.checked_mul(8)?;
+        let vectors_len = count.checked_mul(dimension)?.checked_mul(4)?;
+        if rest.len() < rows_len.checked_add(vectors_len)? + 1 {
+            return None;
+        }
+        let mut index = VectorIndex::new(space, dimension, params);
+        let (rows, tail) = rest.split_at(rows_len);
+        index.slot_row = rows.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
+        let (vectors, tail) = tail.split_at(vectors_len);
+        index.vectors = vectors.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+        if index.vectors.iter().any(|x| !x.is_finite()) {
+            return None;
+        }
+        for (slot, &row) in index.slot_row.iter().enumerate() {
+            if row != DEAD && index.row_slot.insert(row, slot as u32).is_some() {
+                return None; // a row in two live slots
+            }
+        }
+        if space == Space::Cosine {
+            index.inverse_norms = (0..count as u32)
+                .map(|slot| {
+                    let v = index.slot_vector(slot);
+                    let norm = distance::dot(v, v).sqrt();
+                    if norm > 0.0 { 1.0 / norm } else { 0.0 }
+                })
+                .collect();
+        }
+        let (&has_graph, mut tail) = tail.split_first()?;
+        if has_graph == 1 {
+            let graph = Graph::read_links(index.link_params(), &mut tail)?;
+            if graph.len() != count {
+                return None;
+            }
+            index.graph = Some(graph);
+        } else if has_graph != 0 {
+            return None;
+        }
+        tail.is_empty().then_some(index)
+    }
+
     /// The `k` nearest rows to `query`, restricted to `allowed` rows when given.
     pub fn search(&self, query: &[f32], k: usize, allowed: Option<&[u64]>) -> Vec<Hit> {
         if k == 0 || self.row_slot.is_empty() {
@@ -411,6 +511,30 @@ mod tests {
         let hits = index.search(&queries[..dim], 10, Some(&allowed));
         assert_eq!(hits.len(), 10);
         assert!(hits.iter().all(|h| h.row % 5 == 1 && h.row % 3 != 0));
+    }
+
+    #[test]
+    fn snapshot_round_trips_and_rejects_damage() {
+        let dim = 8;
+        let mut index = VectorIndex::new(Space::Cosine, dim, params());
+        let data = random_vectors(3000, dim, 5);
+        index.put(&(0..3000).collect::<Vec<u64>>(), &data);
+        index.remove(17);
+        let mut bytes = Vec::new();
+        index.write_snapshot(&mut bytes);
+        let back = VectorIndex::read_snapshot(Space::Cosine, dim, params(), &bytes).expect("valid snapshot");
+        assert!(back.graph.is_some());
+        assert_eq!(back.len(), index.len());
+        assert_eq!(back.vector(5), index.vector(5));
+        let q = &data[..dim];
+        assert_eq!(back.search(q, 10, None), index.search(q, 10, None));
+        assert!(VectorIndex::read_snapshot(Space::L2, dim, params(), &bytes).is_none(), "other space");
+        assert!(VectorIndex::read_snapshot(Space::Cosine, dim + 1, params(), &bytes).is_none(), "other dimension");
+        assert!(VectorIndex::read_snapshot(Space::Cosine, dim, params(), &bytes[..bytes.len() - 3]).is_none());
+        let mut garbled = bytes.clone();
+        let at = bytes.len() - 40;
+        garbled[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(VectorIndex::read_snapshot(Space::Cosine, dim, params(), &garbled).is_none());
     }
 
     #[test]

@@ -27,12 +27,19 @@ CREATE TABLE IF NOT EXISTS databases (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, tenant TEXT NOT NULL, UNIQUE (tenant, name));
 CREATE TABLE IF NOT EXISTS collections (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, database_id TEXT NOT NULL, metadata TEXT,
-    configuration TEXT NOT NULL, dimension INTEGER, UNIQUE (database_id, name));
+    configuration TEXT NOT NULL, dimension INTEGER, seq INTEGER NOT NULL DEFAULT 0, UNIQUE (database_id, name));
 CREATE TABLE IF NOT EXISTS records (
     collection_id TEXT NOT NULL, row INTEGER NOT NULL, id TEXT NOT NULL, embedding BLOB,
-    document TEXT, uri TEXT, metadata TEXT, PRIMARY KEY (collection_id, row));
+    document TEXT, uri TEXT, metadata TEXT, seq INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (collection_id, row));
 CREATE UNIQUE INDEX IF NOT EXISTS records_by_id ON records (collection_id, id);
+-- Rows deleted since the collection's index snapshot, replayed onto it at open; purged once a newer
+-- snapshot is durable.
+CREATE TABLE IF NOT EXISTS removed (collection_id TEXT NOT NULL, row INTEGER NOT NULL, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS removed_by_collection ON removed (collection_id, seq);
 ";
+
+const INDEX_DIRECTORY: &str = "index";
+const SNAPSHOT_FILE_MAGIC: &[u8; 8] = b"CLSNAP01";
 
 /// A collection row as stored.
 #[derive(Debug, Clone)]
@@ -43,6 +50,15 @@ pub struct StoredCollection {
     pub metadata: Option<Metadata>,
     pub configuration: Value,
     pub dimension: Option<usize>,
+    /// Sequence number of the last write.
+    pub seq: u64,
+}
+
+/// One persisted record as loaded: its vector only when the index snapshot does not already hold it.
+pub struct LoadedRow {
+    pub row: u64,
+    pub record: Record,
+    pub embedding: Option<Vec<f32>>,
 }
 
 /// A database row as stored.
@@ -136,7 +152,7 @@ impl Store {
 
     pub fn collections(&self) -> Result<Vec<StoredCollection>> {
         let mut stmt =
-            self.connection.prepare("SELECT id, name, database_id, metadata, configuration, dimension FROM collections")?;
+            self.connection.prepare("SELECT id, name, database_id, metadata, configuration, dimension, seq FROM collections")?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -145,15 +161,17 @@ impl Store {
                 r.get::<_, Option<String>>(3)?,
                 r.get::<_, String>(4)?,
                 r.get::<_, Option<i64>>(5)?,
+                r.get::<_, i64>(6)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, name, database_id, metadata, configuration, dimension) = row?;
+            let (id, name, database_id, metadata, configuration, dimension, seq) = row?;
             out.push(StoredCollection {
                 metadata: metadata.map(|m| parse_stored_metadata(&m)).transpose()?,
                 configuration: serde_json::from_str(&configuration).map_err(corrupt)?,
                 dimension: dimension.map(|d| d as usize),
+                seq: seq as u64,
                 id,
                 name,
                 database_id,
@@ -178,13 +196,21 @@ impl Store {
     /// Deletes a database with all its collections and records, in one transaction.
     pub fn delete_database(&mut self, database_id: &str) -> Result<()> {
         let tx = self.connection.transaction()?;
-        tx.execute(
-            "DELETE FROM records WHERE collection_id IN (SELECT id FROM collections WHERE database_id = ?1)",
-            params![database_id],
-        )?;
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT id FROM collections WHERE database_id = ?1")?;
+            let rows = stmt.query_map(params![database_id], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for id in &ids {
+            tx.execute("DELETE FROM records WHERE collection_id = ?1", params![id])?;
+            tx.execute("DELETE FROM removed WHERE collection_id = ?1", params![id])?;
+        }
         tx.execute("DELETE FROM collections WHERE database_id = ?1", params![database_id])?;
         tx.execute("DELETE FROM databases WHERE id = ?1", params![database_id])?;
         tx.commit()?;
+        for id in &ids {
+            self.delete_snapshot(id);
+        }
         Ok(())
     }
 
@@ -215,8 +241,10 @@ impl Store {
     pub fn delete_collection(&mut self, id: &str) -> Result<()> {
         let tx = self.connection.transaction()?;
         tx.execute("DELETE FROM records WHERE collection_id = ?1", params![id])?;
+        tx.execute("DELETE FROM removed WHERE collection_id = ?1", params![id])?;
         tx.execute("DELETE FROM collections WHERE id = ?1", params![id])?;
         tx.commit()?;
+        self.delete_snapshot(id);
         Ok(())
     }
 
@@ -226,55 +254,119 @@ impl Store {
         if let Some(dimension) = plan.new_dimension {
             tx.execute("UPDATE collections SET dimension = ?2 WHERE id = ?1", params![collection_id, dimension as i64])?;
         }
-        write_changes(&tx, collection_id, &plan.changes)?;
+        tx.execute("UPDATE collections SET seq = ?2 WHERE id = ?1", params![collection_id, plan.seq as i64])?;
+        write_changes(&tx, collection_id, plan)?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Calls `visit` for every record of a collection in row order.
-    pub fn load_records(
-        &self,
-        collection_id: &str,
-        mut visit: impl FnMut(u64, Record, Option<Vec<f32>>) -> Result<()>,
-    ) -> Result<()> {
+    /// Every record of a collection in row order. Embeddings are read only for rows written after
+    /// `snapshot_seq` (the index snapshot holds the others); pass 0 to read them all.
+    pub fn load_records(&self, collection_id: &str, snapshot_seq: u64) -> Result<Vec<LoadedRow>> {
         let mut stmt = self.connection.prepare(
-            "SELECT row, id, embedding, document, uri, metadata FROM records WHERE collection_id = ?1 ORDER BY row",
+            "SELECT row, id, CASE WHEN seq > ?2 THEN embedding END, document, uri, metadata
+             FROM records WHERE collection_id = ?1 ORDER BY row",
         )?;
-        let mut rows = stmt.query(params![collection_id])?;
+        let mut rows = stmt.query(params![collection_id, snapshot_seq as i64])?;
+        let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            let row: i64 = r.get(0)?;
             let embedding: Option<Vec<u8>> = r.get(2)?;
             let metadata: Option<String> = r.get(5)?;
-            let record = Record {
-                id: r.get(1)?,
-                document: r.get(3)?,
-                uri: r.get(4)?,
-                metadata: metadata.map(|m| parse_stored_metadata(&m)).transpose()?,
-            };
-            let embedding = embedding.map(|bytes| decode_embedding(&bytes)).transpose()?;
-            visit(row as u64, record, embedding)?;
+            out.push(LoadedRow {
+                row: r.get::<_, i64>(0)? as u64,
+                record: Record {
+                    id: r.get(1)?,
+                    document: r.get(3)?,
+                    uri: r.get(4)?,
+                    metadata: metadata.map(|m| parse_stored_metadata(&m)).transpose()?,
+                },
+                embedding: embedding.map(|bytes| decode_embedding(&bytes)).transpose()?,
+            });
         }
+        Ok(out)
+    }
+
+    /// Rows deleted after `snapshot_seq`, oldest first.
+    pub fn removed_since(&self, collection_id: &str, snapshot_seq: u64) -> Result<Vec<u64>> {
+        let mut stmt =
+            self.connection.prepare("SELECT row FROM removed WHERE collection_id = ?1 AND seq > ?2 ORDER BY seq")?;
+        let rows = stmt.query_map(params![collection_id, snapshot_seq as i64], |r| r.get::<_, i64>(0))?;
+        Ok(rows.map(|r| r.map(|v| v as u64)).collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn snapshot_path(&self, collection_id: &str) -> PathBuf {
+        let directory = self.path.parent().unwrap_or(Path::new("."));
+        directory.join(INDEX_DIRECTORY).join(format!("{collection_id}.idx"))
+    }
+
+    /// Durably replaces a collection's index snapshot (write, fsync, rename, fsync the folder), then
+    /// purges the deletion log it makes redundant.
+    pub fn write_snapshot(&mut self, collection_id: &str, seq: u64, payload: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let path = self.snapshot_path(collection_id);
+        let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        std::fs::create_dir_all(&folder)?;
+        let temporary = path.with_extension("idx.tmp");
+        {
+            let mut file = File::create(&temporary)?;
+            file.write_all(SNAPSHOT_FILE_MAGIC)?;
+            file.write_all(&seq.to_le_bytes())?;
+            file.write_all(&(payload.len() as u64).to_le_bytes())?;
+            file.write_all(payload)?;
+            file.write_all(&checksum(payload).to_le_bytes())?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&temporary, &path)?;
+        File::open(&folder)?.sync_all()?;
+        self.connection
+            .execute("DELETE FROM removed WHERE collection_id = ?1 AND seq <= ?2", params![collection_id, seq as i64])?;
         Ok(())
+    }
+
+    /// The snapshot's sequence number and payload, or None when it is missing, truncated or damaged.
+    pub fn read_snapshot(&self, collection_id: &str) -> Option<(u64, Vec<u8>)> {
+        let bytes = std::fs::read(self.snapshot_path(collection_id)).ok()?;
+        let rest = bytes.strip_prefix(SNAPSHOT_FILE_MAGIC.as_slice())?;
+        let (seq, rest) = rest.split_first_chunk::<8>()?;
+        let (len, rest) = rest.split_first_chunk::<8>()?;
+        let len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
+        if rest.len() != len.checked_add(8)? {
+            return None;
+        }
+        let (payload, sum) = rest.split_at(len);
+        (checksum(payload).to_le_bytes() == sum).then(|| (u64::from_le_bytes(*seq), payload.to_vec()))
+    }
+
+    pub fn delete_snapshot(&self, collection_id: &str) {
+        let _ = std::fs::remove_file(self.snapshot_path(collection_id));
     }
 
     /// Deletes everything (reset).
     pub fn clear(&mut self) -> Result<()> {
         let tx = self.connection.transaction()?;
-        tx.execute_batch("DELETE FROM records; DELETE FROM collections; DELETE FROM databases; DELETE FROM tenants;")?;
+        tx.execute_batch(
+            "DELETE FROM records; DELETE FROM removed; DELETE FROM collections; DELETE FROM databases; DELETE FROM tenants;",
+        )?;
         tx.commit()?;
+        let folder = self.path.parent().unwrap_or(Path::new(".")).join(INDEX_DIRECTORY);
+        let _ = std::fs::remove_dir_all(folder);
         Ok(())
     }
 }
 
-fn write_changes(tx: &Transaction, collection_id: &str, changes: &[Change]) -> Result<()> {
+fn write_changes(tx: &Transaction, collection_id: &str, plan: &WritePlan) -> Result<()> {
+    // A row's seq is that of the write that last set its vector (the index snapshot replays newer ones).
     let mut put = tx.prepare_cached(
-        "INSERT INTO records (collection_id, row, id, embedding, document, uri, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO records (collection_id, row, id, embedding, document, uri, metadata, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (collection_id, row) DO UPDATE SET
+           seq = CASE WHEN excluded.embedding IS NULL THEN records.seq ELSE excluded.seq END,
            embedding = coalesce(excluded.embedding, records.embedding),
            document = excluded.document, uri = excluded.uri, metadata = excluded.metadata",
     )?;
     let mut delete = tx.prepare_cached("DELETE FROM records WHERE collection_id = ?1 AND row = ?2")?;
-    for change in changes {
+    let mut log_removal = tx.prepare_cached("INSERT INTO removed (collection_id, row, seq) VALUES (?1, ?2, ?3)")?;
+    for change in &plan.changes {
         match change {
             Change::Put { row, record, embedding } => {
                 put.execute(params![
@@ -285,14 +377,29 @@ fn write_changes(tx: &Transaction, collection_id: &str, changes: &[Change]) -> R
                     record.document,
                     record.uri,
                     record.metadata.as_ref().map(|m| metadata_to_json(m).to_string()),
+                    plan.seq as i64,
                 ])?;
             }
             Change::Delete { row } => {
                 delete.execute(params![collection_id, *row as i64])?;
+                log_removal.execute(params![collection_id, *row as i64, plan.seq as i64])?;
             }
         }
     }
     Ok(())
+}
+
+/// A word-wise FNV-style hash: detects truncation and corruption of snapshot files (not an adversary).
+fn checksum(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        hash = (hash ^ u64::from_le_bytes(chunk.try_into().expect("8 bytes"))).wrapping_mul(0x0100_0000_01b3).rotate_left(29);
+    }
+    for &b in chunks.remainder() {
+        hash = (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash ^ bytes.len() as u64
 }
 
 /// Little-endian f32s, as Chroma's WAL stores vectors.
