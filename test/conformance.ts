@@ -635,18 +635,23 @@ export function conformanceSuite(
         expect(result.distances[0][0]).toBeCloseTo(1 - Math.SQRT1_2, 5);
       });
 
+      // Chroma's server words these "Failed to parse hnsw parameters from segment metadata".
+      const hnswError = options.chromaServer
+        ? /Invalid HNSW parameters|Failed to parse hnsw parameters/
+        : /Invalid HNSW parameters/;
+
       it("an unknown hnsw:* key is an error", async () => {
-        await invalid(newCollection({ metadata: { "hnsw:bogus": 1 } }), /Invalid HNSW parameters/);
+        await invalid(newCollection({ metadata: { "hnsw:bogus": 1 } }), hnswError);
       });
 
       it("a legacy hnsw:* key of the wrong type or out of range is an error", async () => {
-        await invalid(newCollection({ metadata: { "hnsw:M": "sixteen" } }), /Invalid HNSW parameters/);
-        await invalid(newCollection({ metadata: { "hnsw:sync_threshold": 1 } }), /Invalid HNSW parameters/);
-        await invalid(newCollection({ metadata: { "hnsw:batch_size": 1 } }), /Invalid HNSW parameters/);
+        await invalid(newCollection({ metadata: { "hnsw:M": "sixteen" } }), hnswError);
+        await invalid(newCollection({ metadata: { "hnsw:sync_threshold": 1 } }), hnswError);
+        await invalid(newCollection({ metadata: { "hnsw:batch_size": 1 } }), hnswError);
       });
 
       it("an invalid space is an error, in metadata and in configuration", async () => {
-        await invalid(newCollection({ metadata: { "hnsw:space": "manhattan" } }), /manhattan/);
+        await invalid(newCollection({ metadata: { "hnsw:space": "manhattan" } }), options.chromaServer ? hnswError : /manhattan/);
         await invalid(newCollection({ configuration: { hnsw: { space: "manhattan" } } }), /manhattan/);
       });
 
@@ -740,7 +745,8 @@ export function conformanceSuite(
         expect(got.metadatas).toEqual([{}]);
       });
 
-      it("record metadata: ints and floats stay distinct types", async () => {
+      // Chroma's server truncates a float filter operand when the stored value is an int (2.5 matches 2).
+      itFixed("record metadata: ints and floats stay distinct types", async () => {
         const col = await newCollection();
         await col.add({ ids: ["a"], embeddings: [[1]], metadatas: [{ i: 3, f: 3.5, neg: -2, nf: -0.25 }] });
         const [m] = (await col.get()).metadatas;
@@ -1264,6 +1270,13 @@ export function conformanceSuite(
         await addFixture(col, FILTER_FIXTURE);
       });
 
+      // Cases named in `serverTruncatesFloats` hit a Chroma server defect: a float operand compared with a
+      // stored int is truncated (2.5 matches 2). chromalite compares numbers as numbers.
+      const serverTruncatesFloats = new Set([
+        "range over mixed key, float bound",
+        "$eq float on mixed key",
+        "$in floats",
+      ]);
       const whereCases: [string, Record<string, unknown>, string[]][] = [
         ["str shorthand eq", { s: "apple" }, ["m1", "m4"]],
         ["$eq str is case-sensitive", { s: { $eq: "Apple" } }, ["m8"]],
@@ -1321,7 +1334,8 @@ export function conformanceSuite(
         ["#document combined with metadata", { $and: [{ "#document": { $contains: "cat" } }, { b: true }, { i: { $gt: 1 } }] }, ["m3"]],
       ];
       for (const [title, where, expected] of whereCases) {
-        it(`where ${title}: ${JSON.stringify(where)}`, async () => {
+        const test = serverTruncatesFloats.has(title) ? itFixed : it;
+        test(`where ${title}: ${JSON.stringify(where)}`, async () => {
           const got = await col.get({ where });
           expect(sorted(got.ids)).toEqual(sorted(expected));
         });
@@ -1372,7 +1386,8 @@ export function conformanceSuite(
         expect(got.length).toBe(7);
       });
 
-      it("$in mixing ints and floats is rejected", async () => {
+      // Chroma's server rejects [1, 2.5] but accepts [2.5, 1]; chromalite rejects both.
+      itFixed("$in mixing ints and floats is rejected", async () => {
         await invalid(col.get({ where: { n: { $in: [1, 2.5] } } }));
         await invalid(col.get({ where: { n: { $nin: [2.5, 1] } } }));
       });
@@ -1741,7 +1756,8 @@ export function conformanceSuite(
           await rejects(admin.createDatabase({ name, tenant }), errors.unique, `Database [${name}] already exists`);
           const missing = uniqueName("no-db");
           await notFound(admin.getDatabase({ name: missing, tenant }), `Database [${missing}] not found`);
-          await invalid(admin.createDatabase({ name: "ab", tenant }), /at least 3 characters/);
+          // The embedded engine's message, or the server's name rule (spec §2).
+          await invalid(admin.createDatabase({ name: "ab", tenant }), /at least 3 characters|containing 3-512 characters/);
           // The same database name in another tenant is a different database.
           const otherTenant = uniqueName("tenant");
           await admin.createTenant({ name: otherTenant });

@@ -1,6 +1,7 @@
 /**
- * The admin client: tenants and databases, with the official client's methods. It shares the backend of the
- * clients on the same path, so tenants and databases it creates are what those clients see.
+ * The admin client: tenants and databases, with the official client's methods. Locally it shares the backend of the
+ * clients on the same path, so tenants and databases it creates are what those clients see; with settings naming a
+ * Chroma server it manages that server over HTTP.
  */
 import "./dispose-polyfill.js";
 import { acquireSystem, type SystemLease } from "./client-registry.js";
@@ -12,6 +13,8 @@ import { readOptions, requireString, optionalString, validateCount } from "./val
 export interface AdminClientOptions {
   /** What to run; default: the global settings (see `configure()`). */
   settings?: Settings | SettingsInit;
+  /** HTTP only: milliseconds one request attempt may take. Default 60 000. */
+  timeoutMs?: number;
 }
 
 /** Manages tenants and databases. Create one with `AdminClient({ settings })`. */
@@ -24,7 +27,7 @@ export class ChromaAdminClient implements AsyncDisposable {
   constructor(options: AdminClientOptions = {}) {
     const given = readOptions(options, "admin client options");
     this.settings = given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit);
-    this.lease = acquireSystem(this.settings);
+    this.lease = acquireSystem(this.settings, { timeoutMs: validateCount(given.timeoutMs, "timeoutMs") });
   }
 
   /**
@@ -45,7 +48,10 @@ export class ChromaAdminClient implements AsyncDisposable {
     return this.lease.api().getTenant(name);
   }
 
-  /** Tenant names ordered by name, paged with `limit` (default: all) and `offset` (default 0). */
+  /**
+   * Tenant names ordered by name, paged with `limit` (default: all) and `offset` (default 0).
+   * @throws ChromaServerError from a Chroma server that cannot list tenants (Chroma 1.x servers cannot).
+   */
   async listTenants(args: { limit?: number; offset?: number } = {}): Promise<string[]> {
     const options = readOptions(args, "listTenants arguments");
     const limit = validateCount(options.limit, "limit");

@@ -1,14 +1,15 @@
 /**
  * The client constructors of Python Chroma (`chromadb.EphemeralClient(...)`, ...), as synchronous functions
- * taking one options object. They only check arguments and register the client: the engine opens on the first
- * call, and errors from opening it (a locked or damaged directory) surface there.
- *
- * The HTTP and Cloud constructors check their arguments like Chroma, then report that HTTP is not available yet.
+ * taking one options object (`AsyncHttpClient` returns a promise). They only check arguments and register the
+ * client: the engine opens, or the first request goes to the server, on the first call, and errors from opening it
+ * (a locked or damaged directory, a server that does not answer) surface there.
  */
 import { ChromaAdminClient } from "./admin-client.js";
 import { ChromaClient } from "./client.js";
-import { httpUnavailable } from "./client-registry.js";
+import { ASYNC_FASTAPI_IMPL, FASTAPI_IMPL, usesHttp } from "./client-registry.js";
 import { ChromaValueError } from "./errors.js";
+import { CHROMA_TOKEN_HEADER, TOKEN_AUTH_PROVIDER } from "./http/auth.js";
+import { DEFAULT_HOST, DEFAULT_PORT } from "./http/url.js";
 import {
   getSettings,
   RUST_API_IMPL,
@@ -17,7 +18,7 @@ import {
   type SettingsInit,
   type SettingsValues,
 } from "./settings.js";
-import { optionalBoolean, optionalString, readOptions, requireString, show } from "./validation.js";
+import { optionalBoolean, optionalString, readOptions, requireString, show, validateCount } from "./validation.js";
 
 /** Options shared by the local constructors. */
 export interface LocalClientOptions {
@@ -49,8 +50,10 @@ export interface HttpClientOptions extends LocalClientOptions {
   port?: number;
   /** Use HTTPS. Default false. */
   ssl?: boolean;
-  /** Headers sent with every request. */
+  /** Headers sent with every request. Default: the settings' `chromaServerHeaders`. */
   headers?: Record<string, string>;
+  /** Milliseconds one request attempt may take before it fails with `ChromaTimeoutError`. Default 60 000. */
+  timeoutMs?: number;
 }
 
 /** Options of {@link CloudClient}. */
@@ -63,20 +66,27 @@ export interface CloudClientOptions extends LocalClientOptions {
   cloudPort?: number;
   /** Use HTTPS. Default true. */
   enableSsl?: boolean;
+  /** Milliseconds one request attempt may take before it fails with `ChromaTimeoutError`. Default 60 000. */
+  timeoutMs?: number;
 }
 
 /** Options of {@link AdminClient}. `host` / `port` / `ssl` / `headers` (official client) mean HTTP. */
 export interface AdminClientConstructorOptions {
-  /** What to manage; default: the global settings (see `configure()`). Local settings manage the embedded engine. */
+  /**
+   * What to manage; default: the global settings (see `configure()`). Local settings manage the embedded engine;
+   * settings naming a server (`chromaServerHost`, or an HTTP `chromaApiImpl`) manage that server.
+   */
   settings?: Settings | SettingsInit;
-  /** Server host (HTTP; not available yet). */
+  /** Server host (HTTP). Default `"localhost"` when `port`, `ssl` or `headers` is given. */
   host?: string;
-  /** Server port (HTTP; not available yet). */
+  /** Server port (HTTP). Default 8000. */
   port?: number;
-  /** Use HTTPS (HTTP; not available yet). */
+  /** Use HTTPS (HTTP). Default false. */
   ssl?: boolean;
-  /** Request headers (HTTP; not available yet). */
+  /** Request headers (HTTP). */
   headers?: Record<string, string>;
+  /** HTTP only: milliseconds one request attempt may take. Default 60 000. */
+  timeoutMs?: number;
 }
 
 /** The settings given (or fresh ones), with some values replaced. */
@@ -93,12 +103,13 @@ function localClient(given: Record<string, unknown>, overrides: Partial<Settings
   });
 }
 
-/** Settings that name a server host mean HTTP when given to `Client()` / `AdminClient()`. */
-function requireLocal(settings: Settings, what: string): Settings {
-  if (settings.chromaServerHost !== null) {
-    throw httpUnavailable(`${what} with chroma_server_host set`);
-  }
-  return settings;
+/**
+ * Settings that name a server host mean HTTP when given to `Client()` / `AdminClient()`, as they do in Chroma's
+ * server-backed setups; the local constructors ignore the host.
+ */
+function selectTransport(settings: Settings): Settings {
+  if (usesHttp(settings) || settings.chromaServerHost === null) return settings;
+  return new Settings({ ...settings.toJSON(), chromaApiImpl: FASTAPI_IMPL });
 }
 
 /** An in-memory client; its data is lost when the last client on it closes. Ephemeral clients share one engine. */
@@ -130,54 +141,85 @@ export function Client(options: LocalClientOptions = {}): ChromaClient {
   const given = readOptions(options, "Client options");
   const settings = given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit);
   return new ChromaClient({
-    settings: requireLocal(settings, "Client()"),
+    settings: selectTransport(settings),
     tenant: optionalString(given.tenant, "tenant"),
     database: optionalString(given.database, "database"),
   });
 }
 
-function checkHttpOptions(options: unknown, what: string): never {
-  const given = readOptions(options, `${what} options`);
-  const host = optionalString(given.host, "host") ?? "localhost";
-  const port = given.port ?? 8000;
+/**
+ * The settings of an HTTP client: Chroma's `HttpClient` rule (settings naming another host or port are an error),
+ * then host, port, ssl and headers applied.
+ */
+function httpSettings(given: Record<string, unknown>, apiImpl: string, what: string): Settings {
+  const host = optionalString(given.host, "host") ?? DEFAULT_HOST;
+  const port = given.port ?? DEFAULT_PORT;
   if (typeof port !== "number" || !Number.isInteger(port)) {
     throw new ChromaValueError(`Expected 'port' to be an integer, but got ${show(port)}`);
   }
-  optionalBoolean(given.ssl, "ssl");
-  readOptions(given.headers, "headers");
+  const ssl = optionalBoolean(given.ssl, "ssl") ?? false;
+  const headers = given.headers === undefined ? undefined : readOptions(given.headers, "headers");
   const settings = given.settings === undefined ? new Settings() : toSettings(given.settings as SettingsInit);
   if (settings.chromaServerHost !== null && settings.chromaServerHost !== host) {
     throw new ChromaValueError(
-      `Chroma server host provided in settings[${settings.chromaServerHost}] is different to the one provided in HttpClient: [${host}]`,
+      `Chroma server host provided in settings[${settings.chromaServerHost}] is different to the one provided in ${what}: [${host}]`,
     );
   }
   if (settings.chromaServerHttpPort !== null && settings.chromaServerHttpPort !== port) {
     throw new ChromaValueError(
-      `Chroma server http port provided in settings[${settings.chromaServerHttpPort}] is different to the one provided in HttpClient: [${port}]`,
+      `Chroma server http port provided in settings[${settings.chromaServerHttpPort}] is different to the one provided in ${what}: [${port}]`,
     );
   }
-  throw httpUnavailable(`${what}()`);
+  return new Settings({
+    ...settings.toJSON(),
+    chromaApiImpl: apiImpl,
+    chromaServerHost: host,
+    chromaServerHttpPort: port,
+    chromaServerSslEnabled: ssl,
+    chromaServerHeaders: (headers as Record<string, string> | undefined) ?? settings.chromaServerHeaders,
+  });
+}
+
+function httpClient(options: unknown, apiImpl: string, what: string): ChromaClient {
+  const given = readOptions(options, `${what} options`);
+  return new ChromaClient({
+    settings: httpSettings(given, apiImpl, "HttpClient"),
+    tenant: optionalString(given.tenant, "tenant"),
+    database: optionalString(given.database, "database"),
+    timeoutMs: validateCount(given.timeoutMs, "timeoutMs"),
+  });
 }
 
 /**
- * A client for a Chroma server. Not available yet.
- * @throws ChromaValueError always: for conflicting arguments as Chroma does, otherwise because HTTP is unavailable.
+ * A client of a Chroma server (`chroma run`) at `host:port` (default `localhost:8000`); `host` may also be a full
+ * URL. Nothing is sent until the first call, which checks the tenant and database.
+ * @throws ChromaValueError for invalid options, or settings naming a different host or port (Chroma's message).
  */
 export function HttpClient(options: HttpClientOptions = {}): ChromaClient {
-  return checkHttpOptions(options, "HttpClient");
+  return httpClient(options, FASTAPI_IMPL, "HttpClient");
 }
 
 /**
- * The async client for a Chroma server. Not available yet.
- * @returns A promise that rejects with ChromaValueError, for conflicting arguments or because HTTP is unavailable.
+ * As {@link HttpClient}, connected: resolves once the server answered and the tenant and database were checked.
+ * @returns A promise that rejects with the error of the first call (`ChromaConnectionError` when no server
+ *   answers), or ChromaValueError for invalid options.
  */
 export async function AsyncHttpClient(options: HttpClientOptions = {}): Promise<ChromaClient> {
-  return checkHttpOptions(options, "AsyncHttpClient");
+  const client = httpClient(options, ASYNC_FASTAPI_IMPL, "AsyncHttpClient");
+  try {
+    await client.heartbeat();
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  return client;
 }
 
 /**
- * A client for Chroma Cloud. Not available yet.
- * @throws ChromaValueError always: without an API key as Chroma does, otherwise because HTTP is unavailable.
+ * A client of Chroma Cloud (or any server at `cloudHost:cloudPort`), authenticated with an API key sent as
+ * `X-Chroma-Token`. The tenant and database come from the options, else `CHROMA_TENANT` / `CHROMA_DATABASE`, else
+ * from the key's identity (`GET /api/v2/auth/identity`) on the first call.
+ * @throws ChromaValueError without an API key (argument or `CHROMA_API_KEY`), or for invalid options.
  */
 export function CloudClient(options: CloudClientOptions = {}): ChromaClient {
   const given = readOptions(options, "CloudClient options");
@@ -187,21 +229,46 @@ export function CloudClient(options: CloudClientOptions = {}): ChromaClient {
       "Missing API key. Please provide it to the CloudClient constructor or set your CHROMA_API_KEY environment variable",
     );
   }
-  throw httpUnavailable("CloudClient()");
+  const port = given.cloudPort ?? 443;
+  if (typeof port !== "number" || !Number.isInteger(port)) {
+    throw new ChromaValueError(`Expected 'cloudPort' to be an integer, but got ${show(port)}`);
+  }
+  const base = given.settings === undefined ? new Settings() : toSettings(given.settings as SettingsInit);
+  const settings = new Settings({
+    ...base.toJSON(),
+    chromaApiImpl: FASTAPI_IMPL,
+    chromaServerHost: optionalString(given.cloudHost, "cloudHost") ?? "api.trychroma.com",
+    chromaServerHttpPort: port,
+    chromaServerSslEnabled: optionalBoolean(given.enableSsl, "enableSsl") ?? true,
+    chromaClientAuthProvider: TOKEN_AUTH_PROVIDER,
+    chromaClientAuthCredentials: apiKey,
+    chromaAuthTokenTransportHeader: CHROMA_TOKEN_HEADER,
+    chromaOverwriteSingletonTenantDatabaseAccessFromAuth: true,
+  });
+  return new ChromaClient({
+    settings,
+    tenant: optionalString(given.tenant, "tenant") || process.env.CHROMA_TENANT || undefined,
+    database: optionalString(given.database, "database") || process.env.CHROMA_DATABASE || undefined,
+    timeoutMs: validateCount(given.timeoutMs, "timeoutMs"),
+  });
 }
 
-/** The type of what {@link CloudClient} would return, for code typed against the official client. */
+/** The type of what {@link CloudClient} returns, for code typed against the official client. */
 export type CloudClient = ChromaClient;
 
-/** Manages tenants and databases of the engine the settings describe (default: the global settings). */
+/**
+ * Manages tenants and databases of the engine or server the settings describe (default: the global settings), or
+ * of the server at `host` / `port` (official client options).
+ * @throws ChromaValueError for invalid options.
+ */
 export function AdminClient(options: AdminClientConstructorOptions = {}): ChromaAdminClient {
   const given = readOptions(options, "AdminClient options");
-  const httpOption = ["host", "port", "ssl", "headers"].find((key) => given[key] !== undefined);
-  if (httpOption !== undefined) {
-    throw httpUnavailable(`AdminClient({ ${httpOption} })`);
+  const timeoutMs = validateCount(given.timeoutMs, "timeoutMs");
+  if (["host", "port", "ssl", "headers"].some((key) => given[key] !== undefined)) {
+    return new ChromaAdminClient({ settings: httpSettings(given, FASTAPI_IMPL, "AdminClient"), timeoutMs });
   }
   const settings = given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit);
-  return new ChromaAdminClient({ settings: requireLocal(settings, "AdminClient()") });
+  return new ChromaAdminClient({ settings: selectTransport(settings), timeoutMs });
 }
 
 /** The type of what {@link AdminClient} returns, for code typed against the official client. */

@@ -3,24 +3,29 @@
  * persistent, else `"ephemeral"`. Clients on one identifier share one backend (one native engine), and must have
  * equal settings. Each client holds a lease; the last lease released closes the backend.
  *
- * This is also where settings choose the transport, so an HTTP transport plugs in here.
+ * This is also where settings choose the transport: `chromaApiImpl` FastAPI / AsyncFastAPI means HTTP, and an HTTP
+ * client is a system of its own (Chroma keys it by a random uuid), never shared.
  */
+import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import type { ChromaApi } from "./api.js";
 import { EmbeddedApi } from "./embedded-api.js";
 import { CLOSED_MESSAGE, ChromaClosedError, ChromaValueError } from "./errors.js";
+import { HttpApi } from "./http/http-api.js";
+import type { TransportOptions } from "./http/transport.js";
 import { loadNative } from "./native.js";
 import { Settings } from "./settings.js";
 
-const HTTP_API_IMPLS = new Set(["chromadb.api.fastapi.FastAPI", "chromadb.api.async_fastapi.AsyncFastAPI"]);
+/** Chroma's HTTP client implementation (`HttpClient`). */
+export const FASTAPI_IMPL = "chromadb.api.fastapi.FastAPI";
+/** Chroma's async HTTP client implementation (`AsyncHttpClient`). */
+export const ASYNC_FASTAPI_IMPL = "chromadb.api.async_fastapi.AsyncFastAPI";
+const HTTP_API_IMPLS = new Set([FASTAPI_IMPL, ASYNC_FASTAPI_IMPL]);
 const LOCAL_API_IMPLS = new Set(["chromadb.api.rust.RustBindingsAPI", "chromadb.api.segment.SegmentAPI"]);
 
-/** The error for every way of asking for a client that talks HTTP, until chromalite has one. */
-export function httpUnavailable(what: string): ChromaValueError {
-  return new ChromaValueError(
-    `${what} connects to a Chroma server over HTTP, which is not available in this build of chromalite yet. ` +
-      "Use EphemeralClient() or PersistentClient({ path }) to run Chroma inside this process.",
-  );
+/** Whether the settings describe a client of a Chroma server. */
+export function usesHttp(settings: Settings): boolean {
+  return HTTP_API_IMPLS.has(settings.chromaApiImpl);
 }
 
 interface SharedSystem {
@@ -75,12 +80,14 @@ async function openEngine(identifier: string, path: string | null) {
 
 /**
  * Takes a lease on the backend the settings describe, creating it if no client holds one. Synchronous and
- * cheap: the engine opens on the first call made through it.
- * @throws ChromaValueError if the settings ask for HTTP, or differ from those of a client on the same identifier.
+ * cheap: the engine opens (or the first request goes out) on the first call made through it.
+ * @param http - Timeout and retries of an HTTP transport; ignored for local settings.
+ * @throws ChromaValueError for invalid HTTP settings, or local settings that differ from those of a client on the
+ *   same identifier.
  */
-export function acquireSystem(settings: Settings): SystemLease {
-  if (HTTP_API_IMPLS.has(settings.chromaApiImpl)) {
-    throw httpUnavailable(`chroma_api_impl "${settings.chromaApiImpl}"`);
+export function acquireSystem(settings: Settings, http: TransportOptions = {}): SystemLease {
+  if (usesHttp(settings)) {
+    return new SystemLease({ identifier: randomUUID(), settings, api: new HttpApi(settings, http), leases: 1 });
   }
   if (!LOCAL_API_IMPLS.has(settings.chromaApiImpl)) {
     throw new ChromaValueError(`Unsupported chroma_api_impl: ${settings.chromaApiImpl}`);

@@ -1,15 +1,24 @@
 /**
  * `ChromaClient`: the official client's methods (collections, heartbeat, version, reset) over chromalite's
- * transport. Construction is synchronous and touches nothing; the engine opens, and the tenant and database are
- * checked, on the first call. After `close()` every call rejects with `ChromaClosedError`.
+ * transport: the embedded engine, or a Chroma server over HTTP. Construction is synchronous and touches nothing; the
+ * engine opens (or the first request goes out), and the tenant and database are resolved and checked, on the first
+ * call. After `close()` every call rejects with `ChromaClosedError`.
  */
 import "./dispose-polyfill.js";
 import type { ChromaApi, CollectionModel } from "./api.js";
-import { httpUnavailable, acquireSystem, type SystemLease } from "./client-registry.js";
+import { acquireSystem, FASTAPI_IMPL, type SystemLease } from "./client-registry.js";
 import { Collection, type CollectionContext } from "./collection.js";
 import { buildCreateConfiguration, embeddingFunctionFor } from "./collection-configuration.js";
 import { ChromaForbiddenError, ChromaNotFoundError, ChromaValueError } from "./errors.js";
-import { DEFAULT_DATABASE, DEFAULT_TENANT, getSettings, toSettings, type Settings, type SettingsInit } from "./settings.js";
+import { resolveScope } from "./http/identity.js";
+import {
+  DEFAULT_DATABASE,
+  DEFAULT_TENANT,
+  getSettings,
+  Settings,
+  toSettings,
+  type SettingsInit,
+} from "./settings.js";
 import type {
   CollectionMetadata,
   CreateCollectionConfiguration,
@@ -17,9 +26,11 @@ import type {
   UserIdentity,
 } from "./types.js";
 import {
+  optionalBoolean,
   optionalString,
   readOptions,
   requireString,
+  show,
   validateCount,
   validateEmbeddingFunction,
   validateMetadata,
@@ -30,16 +41,33 @@ const RESET_DISABLED =
   "or include `ALLOW_RESET=TRUE` in your environment variables)";
 
 /** Options of the official client that mean "connect over HTTP". */
-const HTTP_OPTIONS = ["host", "port", "ssl", "path", "headers", "fetchOptions", "auth"];
+const HTTP_OPTIONS = ["host", "port", "ssl", "path", "headers"];
+/** Options of the official client that chromalite does not take. */
+const UNSUPPORTED_OPTIONS = ["fetchOptions", "auth"];
 
-/** Options of `new ChromaClient(...)`; usually built by `EphemeralClient`, `PersistentClient` or `Client`. */
+/**
+ * Options of `new ChromaClient(...)`; usually built by `EphemeralClient`, `PersistentClient`, `HttpClient`,
+ * `CloudClient` or `Client`.
+ */
 export interface ChromaClientOptions {
   /** What to run; default: the global settings (see `configure()`). */
   settings?: Settings | SettingsInit;
-  /** Tenant for every call. Default `"default_tenant"`. */
+  /** Tenant for every call. Default `"default_tenant"` (or, with auth-scoped settings, the identity's tenant). */
   tenant?: string;
-  /** Database for every call. Default `"default_database"`. */
+  /** Database for every call. Default `"default_database"` (or, with auth-scoped settings, the identity's database). */
   database?: string;
+  /** Server host, as in the official client: connects over HTTP (with `port`, `ssl`, `headers`). */
+  host?: string;
+  /** Server port (HTTP). Default 8000. */
+  port?: number;
+  /** Use HTTPS (HTTP). Default false. */
+  ssl?: boolean;
+  /** Server URL, the official client's deprecated form of `host` + `port` (HTTP). */
+  path?: string;
+  /** Headers sent with every request (HTTP). */
+  headers?: Record<string, string>;
+  /** HTTP only: milliseconds one request attempt may take before it fails with `ChromaTimeoutError`. Default 60 000. */
+  timeoutMs?: number;
 }
 
 /** The options of `createCollection` and `getOrCreateCollection`. */
@@ -68,28 +96,42 @@ export interface GetCollectionOptions {
 export class ChromaClient implements AsyncDisposable {
   /** The settings this client was created with. */
   public readonly settings: Settings;
-  /** The tenant every call uses. */
-  public readonly tenant: string;
-  /** The database every call uses. */
-  public readonly database: string;
+  private readonly requestedTenant: string | undefined;
+  private readonly requestedDatabase: string | undefined;
+  private resolvedScope: { tenant: string; database: string } | undefined;
   private readonly lease: SystemLease;
   private ready: Promise<void> | undefined;
   private readonly context: CollectionContext = { connect: () => this.connect() };
 
   /**
-   * @throws ChromaValueError for invalid options, HTTP options (`host`, `port`, ...), or settings that differ from
-   *   those of another open client on the same path.
+   * @throws ChromaValueError for invalid options, or settings that differ from those of another open client on the
+   *   same path.
    */
   constructor(options: ChromaClientOptions = {}) {
     const given = readOptions(options, "client options");
-    const httpOption = HTTP_OPTIONS.find((key) => given[key] !== undefined);
-    if (httpOption !== undefined) {
-      throw httpUnavailable(`new ChromaClient({ ${httpOption} })`);
+    const unsupported = UNSUPPORTED_OPTIONS.find((key) => given[key] !== undefined);
+    if (unsupported !== undefined) {
+      throw new ChromaValueError(`The '${unsupported}' option of the official client is not supported by chromalite`);
     }
-    this.settings = given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit);
-    this.tenant = optionalString(given.tenant, "tenant") ?? DEFAULT_TENANT;
-    this.database = optionalString(given.database, "database") ?? DEFAULT_DATABASE;
-    this.lease = acquireSystem(this.settings);
+    const settings = given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit);
+    this.settings = HTTP_OPTIONS.some((key) => given[key] !== undefined) ? withHttpOptions(settings, given) : settings;
+    this.requestedTenant = optionalString(given.tenant, "tenant");
+    this.requestedDatabase = optionalString(given.database, "database");
+    const timeoutMs = validateCount(given.timeoutMs, "timeoutMs");
+    this.lease = acquireSystem(this.settings, { timeoutMs });
+  }
+
+  /**
+   * The tenant every call uses. With auth-scoped settings (`CloudClient`) it is known after the first call; before
+   * that it is the one given, or `"default_tenant"`.
+   */
+  get tenant(): string {
+    return this.resolvedScope?.tenant ?? this.requestedTenant ?? DEFAULT_TENANT;
+  }
+
+  /** The database every call uses; resolved like {@link ChromaClient.tenant}. */
+  get database(): string {
+    return this.resolvedScope?.database ?? this.requestedDatabase ?? DEFAULT_DATABASE;
   }
 
   /** The backend, once open and with this client's tenant and database checked (first call only). */
@@ -104,6 +146,12 @@ export class ChromaClient implements AsyncDisposable {
   }
 
   private async checkTenantAndDatabase(api: ChromaApi): Promise<void> {
+    if (this.settings.chromaOverwriteSingletonTenantDatabaseAccessFromAuth && !this.resolvedScope) {
+      this.resolvedScope = resolveScope(await api.userIdentity(), {
+        tenant: this.requestedTenant,
+        database: this.requestedDatabase,
+      });
+    }
     try {
       await api.getTenant(this.tenant);
     } catch (error) {
@@ -124,7 +172,7 @@ export class ChromaClient implements AsyncDisposable {
     return (await this.connect()).heartbeat();
   }
 
-  /** The backend's version: chromalite's package version. */
+  /** The backend's version: chromalite's package version, or the Chroma server's. */
   async version(): Promise<string> {
     return (await this.connect()).version();
   }
@@ -139,7 +187,7 @@ export class ChromaClient implements AsyncDisposable {
     return (await this.connect()).maxBatchSize();
   }
 
-  /** The identity of this client: locally, the default tenant and database. */
+  /** The identity of this client: locally, the default tenant and database; over HTTP, what the server says. */
   async getUserIdentity(): Promise<UserIdentity> {
     return (await this.connect()).userIdentity();
   }
@@ -262,4 +310,22 @@ export class ChromaClient implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The settings with the official client's `host` / `port` / `ssl` / `path` / `headers` options applied (HTTP). */
+function withHttpOptions(settings: Settings, given: Record<string, unknown>): Settings {
+  const port = given.port;
+  if (port !== undefined && (typeof port !== "number" || !Number.isInteger(port))) {
+    throw new ChromaValueError(`Expected 'port' to be an integer, but got ${show(port)}`);
+  }
+  const host = optionalString(given.host, "host") ?? optionalString(given.path, "path") ?? "localhost";
+  const headers = given.headers === undefined ? settings.chromaServerHeaders : readOptions(given.headers, "headers");
+  return new Settings({
+    ...settings.toJSON(),
+    chromaApiImpl: FASTAPI_IMPL,
+    chromaServerHost: host,
+    chromaServerHttpPort: (port as number | undefined) ?? 8000,
+    chromaServerSslEnabled: optionalBoolean(given.ssl, "ssl") ?? false,
+    chromaServerHeaders: headers as Record<string, string> | null,
+  });
 }

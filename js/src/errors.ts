@@ -30,6 +30,17 @@ export class ChromaConnectionError extends ChromaError {
   }
 }
 
+/**
+ * A request to the Chroma server got no answer within the client's timeout (HTTP clients only). A subclass of
+ * {@link ChromaConnectionError}, so code catching connection failures catches timeouts too.
+ */
+export class ChromaTimeoutError extends ChromaConnectionError {
+  constructor(message: string, cause?: unknown) {
+    super(message, cause);
+    this.name = "ChromaTimeoutError";
+  }
+}
+
 /** The engine failed while handling a valid request: an internal error, an I/O error or a caught panic. */
 export class ChromaServerError extends ChromaError {
   constructor(message: string, cause?: unknown) {

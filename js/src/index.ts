@@ -50,6 +50,7 @@ export {
   ChromaRateLimitError,
   ChromaServerError,
   ChromaStaleReadError,
+  ChromaTimeoutError,
   ChromaUnauthorizedError,
   ChromaUniqueError,
   ChromaValueError,
