@@ -4,7 +4,21 @@
 set -u
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+server_started=""
+cleanup() {
+  [ -n "$server_started" ] && scripts/chroma-server.sh stop || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The HTTP suites run against a real Chroma server: given by CHROMA_SERVER_URL, or installed (PyPI, into
+# .venv-chroma) and started here on 127.0.0.1. CHROMALITE_SKIP_HTTP=1 skips them.
+if [ -z "${CHROMA_SERVER_URL:-}" ] && [ "${CHROMALITE_SKIP_HTTP:-0}" != "1" ]; then
+  scripts/chroma-server.sh install
+  CHROMA_SERVER_URL="$(scripts/chroma-server.sh start)"
+  export CHROMA_SERVER_URL
+  server_started=1
+fi
 
 cargo test -p chromalite-engine 2>&1 | tee "$work/cargo.txt"
 cargo_status=${PIPESTATUS[0]}
