@@ -2,7 +2,7 @@
 // A suite whose report is missing counts as one failure, so a crashed runner can never look green.
 import { existsSync, readFileSync } from "node:fs";
 
-const [cargoLog, vitestJson] = process.argv.slice(2);
+const [cargoLog, vitestJson, ...plainLogs] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -29,6 +29,19 @@ if (existsSync(vitestJson)) {
 } else {
   console.error("summary: no vitest report found");
   failed += 1;
+}
+
+// Other suites end with a plain "name: N passed, N failed" line.
+for (const log of plainLogs) {
+  const text = existsSync(log) ? readFileSync(log, "utf8") : "";
+  const last = [...text.matchAll(/^\w[\w-]*: (\d+) passed, (\d+) failed$/gm)].pop();
+  if (!last) {
+    console.error(`summary: no result line in ${log}`);
+    failed += 1;
+    continue;
+  }
+  passed += Number(last[1]);
+  failed += Number(last[2]);
 }
 
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every suite: the Rust engine tests, then the vitest suites against the built package.
+# Runs every suite: the Rust engine tests, the vitest suites against the built package, and the
+# install test of the packed tarballs.
 # Ends with one line totalling all of them: "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
@@ -26,7 +27,11 @@ cargo_status=${PIPESTATUS[0]}
 npx vitest run --reporter=default --reporter=json --outputFile="$work/vitest.json"
 vitest_status=$?
 
-node scripts/summarize-tests.mjs "$work/cargo.txt" "$work/vitest.json"
+# The prebuilt-binary proof: packed tarballs install offline without a Rust toolchain and run.
+bash scripts/install-test.sh 2>&1 | tee "$work/install.txt"
+install_status=${PIPESTATUS[0]}
+
+node scripts/summarize-tests.mjs "$work/cargo.txt" "$work/vitest.json" "$work/install.txt"
 summary_status=$?
 
-[ "$cargo_status" -eq 0 ] && [ "$vitest_status" -eq 0 ] && [ "$summary_status" -eq 0 ]
+[ "$cargo_status" -eq 0 ] && [ "$vitest_status" -eq 0 ] && [ "$install_status" -eq 0 ] && [ "$summary_status" -eq 0 ]
