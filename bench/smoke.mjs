@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 
-import { EphemeralClient, PersistentClient } from "chromalite";
+import { EphemeralClient, PersistentClient } from "../dist/index.js";
 
 const [count = 20000, dimension = 128, queryCount = 500] = process.argv.slice(2).map(Number);
 const k = 10;

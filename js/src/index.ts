@@ -35,7 +35,10 @@ export {
   type QueryArgs,
   type RecordsArgs,
 } from "./collection.js";
-export { DefaultEmbeddingFunction } from "./embedding/default-embedding-function.js";
+export {
+  DefaultEmbeddingFunction,
+  type DefaultEmbeddingFunctionOptions,
+} from "./embedding/default-embedding-function.js";
 export {
   ChromaBackoffError,
   ChromaClientError,
