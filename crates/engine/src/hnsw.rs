@@ -356,29 +356,34 @@ impl Graph {
 
     /// Reads what [`Graph::write_links`] wrote, validating every count and id. `None` if malformed.
     pub fn read_links(params: GraphParams, bytes: &mut &[u8]) -> Option<Graph> {
-        let mut next = || -> Option<u32> {
+        fn take(bytes: &mut &[u8]) -> Option<u32> {
             let (head, rest) = bytes.split_first_chunk::<4>()?;
             *bytes = rest;
             Some(u32::from_le_bytes(*head))
-        };
-        let count = next()? as usize;
-        let entry = next()?;
+        }
+        let count = take(bytes)? as usize;
+        let entry = take(bytes)?;
+        // Each node takes at least 8 bytes (level and one count): an untrusted count beyond that is malformed
+        // and must not size an allocation.
+        if count > bytes.len() / 8 {
+            return None;
+        }
         let mut graph = Graph::new(params);
         graph.nodes.reserve(count);
         for _ in 0..count {
-            let level = next()? as usize;
+            let level = take(bytes)? as usize;
             if level > MAX_LEVEL {
                 return None;
             }
             let mut links = Vec::with_capacity(level + 1);
             for layer in 0..=level {
-                let n = next()? as usize;
+                let n = take(bytes)? as usize;
                 if n > graph.max_links(layer) {
                     return None;
                 }
                 let mut ids = Vec::with_capacity(n);
                 for _ in 0..n {
-                    let id = next()?;
+                    let id = take(bytes)?;
                     if id as usize >= count {
                         return None;
                     }

@@ -343,7 +343,9 @@ impl VectorIndex {
 
     /// The `k` nearest rows to `query`, restricted to `allowed` rows when given.
     pub fn search(&self, query: &[f32], k: usize, allowed: Option<&[u64]>) -> Vec<Hit> {
-        if k == 0 || self.row_slot.is_empty() {
+        // k comes from the caller (up to u32::MAX): never size anything by it beyond what exists.
+        let k = k.min(self.row_slot.len());
+        if k == 0 {
             return Vec::new();
         }
         let mut prepared = query.to_vec();
@@ -549,6 +551,8 @@ mod tests {
         }
         index.put(&[5000], &[1.0, 1.0, 1.0, 1.0]); // triggers compaction
         assert_eq!(index.len(), 501);
+        // A huge k is bounded by what exists (it must not size an allocation).
+        assert_eq!(index.search(&[1.0, 1.0, 1.0, 1.0], u32::MAX as usize, None).len(), 501);
         assert_eq!(index.vector(2999), Some(&data[2999 * dim..3000 * dim]));
         assert_eq!(index.search(&[1.0, 1.0, 1.0, 1.0], 1, Some(&[5000]))[0].row, 5000);
     }
