@@ -91,6 +91,8 @@ impl Store {
             _ => Error::Storage(e),
         };
         let connection = Connection::open(&path).map_err(not_a_database)?;
+        // Incremental auto-vacuum (takes effect when the file is created) lets deletes return space to the OS.
+        connection.pragma_update(None, "auto_vacuum", "INCREMENTAL").map_err(not_a_database)?;
         connection.pragma_update(None, "journal_mode", "WAL").map_err(not_a_database)?;
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -211,6 +213,7 @@ impl Store {
         for id in &ids {
             self.delete_snapshot(id);
         }
+        self.release_free_pages();
         Ok(())
     }
 
@@ -245,6 +248,7 @@ impl Store {
         tx.execute("DELETE FROM collections WHERE id = ?1", params![id])?;
         tx.commit()?;
         self.delete_snapshot(id);
+        self.release_free_pages();
         Ok(())
     }
 
@@ -335,6 +339,18 @@ impl Store {
         }
         let (payload, sum) = rest.split_at(len);
         (checksum(payload).to_le_bytes() == sum).then(|| (u64::from_le_bytes(*seq), payload.to_vec()))
+    }
+
+    /// Returns the pages freed by deletes to the file system. Best effort: space is reused anyway.
+    fn release_free_pages(&self) {
+        // incremental_vacuum frees one page per step, so it must be stepped to the end.
+        let step_all = |sql: &str| -> rusqlite::Result<()> {
+            let mut statement = self.connection.prepare(sql)?;
+            let mut rows = statement.query([])?;
+            while rows.next()?.is_some() {}
+            Ok(())
+        };
+        let _ = step_all("PRAGMA incremental_vacuum").and_then(|_| step_all("PRAGMA wal_checkpoint(TRUNCATE)"));
     }
 
     pub fn delete_snapshot(&self, collection_id: &str) {

@@ -147,3 +147,25 @@ fn writes_after_an_older_snapshot_are_replayed() {
     let hits = nearest(&engine, &id, &data[8..16]);
     assert!(!hits.contains(&"1".to_owned()) && !hits.contains(&"2".to_owned()), "{hits:?}");
 }
+
+#[test]
+fn deleting_a_collection_frees_its_disk_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let size = |dir: &std::path::Path| -> u64 {
+        fn walk(p: &std::path::Path) -> u64 {
+            std::fs::read_dir(p).unwrap().flatten().map(|e| {
+                let m = e.metadata().unwrap();
+                if m.is_dir() { walk(&e.path()) } else { m.len() }
+            }).sum()
+        }
+        walk(dir)
+    };
+    let (id, _) = big_collection(dir.path(), 4000, 64);
+    let full = size(dir.path());
+    let engine = Engine::open(dir.path()).unwrap();
+    let name = engine.get_collection_by_id(&id).unwrap()["name"].as_str().unwrap().to_owned();
+    engine.delete_collection(DEFAULT_TENANT, DEFAULT_DATABASE, &name).unwrap();
+    engine.close();
+    let after = size(dir.path());
+    assert!(after * 4 < full, "{after} bytes left of {full}");
+}
