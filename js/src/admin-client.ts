@@ -6,8 +6,9 @@
 import "./dispose-polyfill.js";
 import { acquireSystem, type SystemLease } from "./client-registry.js";
 import { DEFAULT_TENANT, getSettings, toSettings, type Settings, type SettingsInit } from "./settings.js";
+import { guardMethods } from "./errors.js";
 import type { Database } from "./types.js";
-import { readOptions, requireString, optionalString, validateCount } from "./validation.js";
+import { readArguments, requireString, optionalString, validateCount } from "./validation.js";
 
 /** Options of the admin client. */
 export interface AdminClientOptions {
@@ -25,9 +26,12 @@ export class ChromaAdminClient implements AsyncDisposable {
 
   /** @throws ChromaValueError for invalid settings, or settings that differ from another client's on the same path. */
   constructor(options: AdminClientOptions = {}) {
-    const given = readOptions(options, "admin client options");
-    this.settings = given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit);
-    this.lease = acquireSystem(this.settings, { timeoutMs: validateCount(given.timeoutMs, "timeoutMs") });
+    const given = readArguments(options, "admin client options", (given) => ({
+      settings: given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit),
+      timeoutMs: validateCount(given.timeoutMs, "timeoutMs"),
+    }));
+    this.settings = given.settings;
+    this.lease = acquireSystem(this.settings, { timeoutMs: given.timeoutMs });
   }
 
   /**
@@ -35,7 +39,7 @@ export class ChromaAdminClient implements AsyncDisposable {
    * @throws ChromaUniqueError if it exists.
    */
   async createTenant(args: { name: string }): Promise<void> {
-    const name = requireString(readOptions(args, "createTenant arguments").name, "name");
+    const name = readArguments(args, "createTenant arguments", (options) => requireString(options.name, "name"));
     await this.lease.api().createTenant(name);
   }
 
@@ -44,7 +48,7 @@ export class ChromaAdminClient implements AsyncDisposable {
    * @throws ChromaNotFoundError if it does not.
    */
   async getTenant(args: { name: string }): Promise<string> {
-    const name = requireString(readOptions(args, "getTenant arguments").name, "name");
+    const name = readArguments(args, "getTenant arguments", (options) => requireString(options.name, "name"));
     return this.lease.api().getTenant(name);
   }
 
@@ -53,9 +57,10 @@ export class ChromaAdminClient implements AsyncDisposable {
    * @throws ChromaServerError from a Chroma server that cannot list tenants (Chroma 1.x servers cannot).
    */
   async listTenants(args: { limit?: number; offset?: number } = {}): Promise<string[]> {
-    const options = readOptions(args, "listTenants arguments");
-    const limit = validateCount(options.limit, "limit");
-    const offset = validateCount(options.offset, "offset") ?? 0;
+    const { limit, offset } = readArguments(args, "listTenants arguments", (options) => ({
+      limit: validateCount(options.limit, "limit"),
+      offset: validateCount(options.offset, "offset") ?? 0,
+    }));
     return this.lease.api().listTenants(limit, offset);
   }
 
@@ -88,10 +93,11 @@ export class ChromaAdminClient implements AsyncDisposable {
 
   /** A tenant's databases ordered by name, paged with `limit` (default 100) and `offset` (default 0). */
   async listDatabases(args: { tenant?: string; limit?: number; offset?: number } = {}): Promise<Database[]> {
-    const options = readOptions(args, "listDatabases arguments");
-    const tenant = optionalString(options.tenant, "tenant") ?? DEFAULT_TENANT;
-    const limit = validateCount(options.limit, "limit") ?? 100;
-    const offset = validateCount(options.offset, "offset") ?? 0;
+    const { tenant, limit, offset } = readArguments(args, "listDatabases arguments", (options) => ({
+      tenant: optionalString(options.tenant, "tenant") ?? DEFAULT_TENANT,
+      limit: validateCount(options.limit, "limit") ?? 100,
+      offset: validateCount(options.offset, "offset") ?? 0,
+    }));
     return this.lease.api().listDatabases(tenant, limit, offset);
   }
 
@@ -106,10 +112,12 @@ export class ChromaAdminClient implements AsyncDisposable {
   }
 }
 
+// The safety net: whatever escapes a method is a ChromaError (see guardMethods).
+guardMethods(ChromaAdminClient);
+
 function databaseArgs(args: unknown, method: string): { name: string; tenant: string } {
-  const options = readOptions(args, `${method} arguments`);
-  return {
+  return readArguments(args, `${method} arguments`, (options) => ({
     name: requireString(options.name, "name"),
     tenant: optionalString(options.tenant, "tenant") ?? DEFAULT_TENANT,
-  };
+  }));
 }

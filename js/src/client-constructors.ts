@@ -5,7 +5,7 @@
  * (a locked or damaged directory, a server that does not answer) surface there.
  */
 import { ChromaAdminClient } from "./admin-client.js";
-import { ChromaClient } from "./client.js";
+import { ChromaClient, type ChromaClientOptions } from "./client.js";
 import { ASYNC_FASTAPI_IMPL, FASTAPI_IMPL, usesHttp } from "./client-registry.js";
 import { ChromaValueError } from "./errors.js";
 import { CHROMA_TOKEN_HEADER, TOKEN_AUTH_PROVIDER } from "./http/auth.js";
@@ -18,7 +18,7 @@ import {
   type SettingsInit,
   type SettingsValues,
 } from "./settings.js";
-import { optionalBoolean, optionalString, readOptions, requireString, show, validateCount } from "./validation.js";
+import { optionalBoolean, optionalString, readArguments, readOptions, requireString, show, validateCount } from "./validation.js";
 
 /** Options shared by the local constructors. */
 export interface LocalClientOptions {
@@ -95,12 +95,13 @@ function settingsWith(given: unknown, overrides: Partial<SettingsValues>): Setti
   return new Settings({ ...base.toJSON(), ...overrides });
 }
 
-function localClient(given: Record<string, unknown>, overrides: Partial<SettingsValues>): ChromaClient {
-  return new ChromaClient({
+/** The options of a local client: the given settings with `overrides`, tenant and database. */
+function localOptions(given: Record<string, unknown>, overrides: Partial<SettingsValues>): ChromaClientOptions {
+  return {
     settings: settingsWith(given.settings, overrides),
     tenant: optionalString(given.tenant, "tenant"),
     database: optionalString(given.database, "database"),
-  });
+  };
 }
 
 /**
@@ -114,37 +115,45 @@ function selectTransport(settings: Settings): Settings {
 
 /** An in-memory client; its data is lost when the last client on it closes. Ephemeral clients share one engine. */
 export function EphemeralClient(options: LocalClientOptions = {}): ChromaClient {
-  return localClient(readOptions(options, "EphemeralClient options"), { isPersistent: false });
+  return new ChromaClient(
+    readArguments(options, "EphemeralClient options", (given) => localOptions(given, { isPersistent: false })),
+  );
 }
 
 /** A client storing its data in `path` (default `"./chroma"`). Clients on one path share one engine. */
 export function PersistentClient(options: PersistentClientOptions = {}): ChromaClient {
-  const given = readOptions(options, "PersistentClient options");
-  const path = given.path === undefined ? "./chroma" : requireString(given.path, "path");
-  return localClient(given, { isPersistent: true, persistDirectory: path });
+  const clientOptions = readArguments(options, "PersistentClient options", (given) => {
+    const path = given.path === undefined ? "./chroma" : requireString(given.path, "path");
+    return localOptions(given, { isPersistent: true, persistDirectory: path });
+  });
+  return new ChromaClient(clientOptions);
 }
 
 /** Chroma's Rust-bindings client: persistent when `path` is given, in memory otherwise. */
 export function RustClient(options: RustClientOptions = {}): ChromaClient {
-  const given = readOptions(options, "RustClient options");
-  const path = optionalString(given.path, "path");
-  return localClient(
-    given,
-    path === undefined
-      ? { chromaApiImpl: RUST_API_IMPL, isPersistent: false }
-      : { chromaApiImpl: RUST_API_IMPL, isPersistent: true, persistDirectory: path },
-  );
+  const clientOptions = readArguments(options, "RustClient options", (given) => {
+    const path = optionalString(given.path, "path");
+    return localOptions(
+      given,
+      path === undefined
+        ? { chromaApiImpl: RUST_API_IMPL, isPersistent: false }
+        : { chromaApiImpl: RUST_API_IMPL, isPersistent: true, persistDirectory: path },
+    );
+  });
+  return new ChromaClient(clientOptions);
 }
 
 /** The client the settings describe (default: the global settings): persistent when `isPersistent`. */
 export function Client(options: LocalClientOptions = {}): ChromaClient {
-  const given = readOptions(options, "Client options");
-  const settings = given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit);
-  return new ChromaClient({
-    settings: selectTransport(settings),
-    tenant: optionalString(given.tenant, "tenant"),
-    database: optionalString(given.database, "database"),
+  const clientOptions = readArguments(options, "Client options", (given) => {
+    const settings = given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit);
+    return {
+      settings: selectTransport(settings),
+      tenant: optionalString(given.tenant, "tenant"),
+      database: optionalString(given.database, "database"),
+    };
   });
+  return new ChromaClient(clientOptions);
 }
 
 /**
@@ -181,13 +190,13 @@ function httpSettings(given: Record<string, unknown>, apiImpl: string, what: str
 }
 
 function httpClient(options: unknown, apiImpl: string, what: string): ChromaClient {
-  const given = readOptions(options, `${what} options`);
-  return new ChromaClient({
+  const clientOptions = readArguments(options, `${what} options`, (given) => ({
     settings: httpSettings(given, apiImpl, "HttpClient"),
     tenant: optionalString(given.tenant, "tenant"),
     database: optionalString(given.database, "database"),
     timeoutMs: validateCount(given.timeoutMs, "timeoutMs"),
-  });
+  }));
+  return new ChromaClient(clientOptions);
 }
 
 /**
@@ -222,7 +231,12 @@ export async function AsyncHttpClient(options: HttpClientOptions = {}): Promise<
  * @throws ChromaValueError without an API key (argument or `CHROMA_API_KEY`), or for invalid options.
  */
 export function CloudClient(options: CloudClientOptions = {}): ChromaClient {
-  const given = readOptions(options, "CloudClient options");
+  const clientOptions = readArguments(options, "CloudClient options", cloudOptions);
+  return new ChromaClient(clientOptions);
+}
+
+/** The client options of {@link CloudClient}. */
+function cloudOptions(given: Record<string, unknown>): ChromaClientOptions {
   const apiKey = optionalString(given.apiKey, "apiKey") || process.env.CHROMA_API_KEY;
   if (!apiKey) {
     throw new ChromaValueError(
@@ -245,12 +259,12 @@ export function CloudClient(options: CloudClientOptions = {}): ChromaClient {
     chromaAuthTokenTransportHeader: CHROMA_TOKEN_HEADER,
     chromaOverwriteSingletonTenantDatabaseAccessFromAuth: true,
   });
-  return new ChromaClient({
+  return {
     settings,
     tenant: optionalString(given.tenant, "tenant") || process.env.CHROMA_TENANT || undefined,
     database: optionalString(given.database, "database") || process.env.CHROMA_DATABASE || undefined,
     timeoutMs: validateCount(given.timeoutMs, "timeoutMs"),
-  });
+  };
 }
 
 /** The type of what {@link CloudClient} returns, for code typed against the official client. */
@@ -262,13 +276,15 @@ export type CloudClient = ChromaClient;
  * @throws ChromaValueError for invalid options.
  */
 export function AdminClient(options: AdminClientConstructorOptions = {}): ChromaAdminClient {
-  const given = readOptions(options, "AdminClient options");
-  const timeoutMs = validateCount(given.timeoutMs, "timeoutMs");
-  if (["host", "port", "ssl", "headers"].some((key) => given[key] !== undefined)) {
-    return new ChromaAdminClient({ settings: httpSettings(given, FASTAPI_IMPL, "AdminClient"), timeoutMs });
-  }
-  const settings = given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit);
-  return new ChromaAdminClient({ settings: selectTransport(settings), timeoutMs });
+  const adminOptions = readArguments(options, "AdminClient options", (given) => {
+    const timeoutMs = validateCount(given.timeoutMs, "timeoutMs");
+    if (["host", "port", "ssl", "headers"].some((key) => given[key] !== undefined)) {
+      return { settings: httpSettings(given, FASTAPI_IMPL, "AdminClient"), timeoutMs };
+    }
+    const settings = given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit);
+    return { settings: selectTransport(settings), timeoutMs };
+  });
+  return new ChromaAdminClient(adminOptions);
 }
 
 /** The type of what {@link AdminClient} returns, for code typed against the official client. */

@@ -8,8 +8,8 @@ import "./dispose-polyfill.js";
 import type { ChromaApi, CollectionModel } from "./api.js";
 import { acquireSystem, FASTAPI_IMPL, type SystemLease } from "./client-registry.js";
 import { Collection, type CollectionContext } from "./collection.js";
-import { buildCreateConfiguration, embeddingFunctionFor } from "./collection-configuration.js";
-import { ChromaForbiddenError, ChromaNotFoundError, ChromaValueError } from "./errors.js";
+import { buildCreateConfiguration, embeddingFunctionFor, readCreateConfiguration } from "./collection-configuration.js";
+import { ChromaForbiddenError, ChromaNotFoundError, ChromaValueError, guardMethods } from "./errors.js";
 import { resolveScope } from "./http/identity.js";
 import {
   DEFAULT_DATABASE,
@@ -26,10 +26,14 @@ import type {
   UserIdentity,
 } from "./types.js";
 import {
+  checkLength,
+  MAX_LIST_LENGTH,
   optionalBoolean,
   optionalString,
+  readArguments,
   readOptions,
   requireString,
+  safely,
   show,
   validateCount,
   validateEmbeddingFunction,
@@ -108,17 +112,23 @@ export class ChromaClient implements AsyncDisposable {
    *   same path.
    */
   constructor(options: ChromaClientOptions = {}) {
-    const given = readOptions(options, "client options");
-    const unsupported = UNSUPPORTED_OPTIONS.find((key) => given[key] !== undefined);
-    if (unsupported !== undefined) {
-      throw new ChromaValueError(`The '${unsupported}' option of the official client is not supported by chromalite`);
-    }
-    const settings = given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit);
-    this.settings = HTTP_OPTIONS.some((key) => given[key] !== undefined) ? withHttpOptions(settings, given) : settings;
-    this.requestedTenant = optionalString(given.tenant, "tenant");
-    this.requestedDatabase = optionalString(given.database, "database");
-    const timeoutMs = validateCount(given.timeoutMs, "timeoutMs");
-    this.lease = acquireSystem(this.settings, { timeoutMs });
+    const given = readArguments(options, "client options", (given) => {
+      const unsupported = UNSUPPORTED_OPTIONS.find((key) => given[key] !== undefined);
+      if (unsupported !== undefined) {
+        throw new ChromaValueError(`The '${unsupported}' option of the official client is not supported by chromalite`);
+      }
+      const settings = given.settings === undefined ? getSettings() : toSettings(given.settings as SettingsInit);
+      return {
+        settings: HTTP_OPTIONS.some((key) => given[key] !== undefined) ? withHttpOptions(settings, given) : settings,
+        tenant: optionalString(given.tenant, "tenant"),
+        database: optionalString(given.database, "database"),
+        timeoutMs: validateCount(given.timeoutMs, "timeoutMs"),
+      };
+    });
+    this.settings = given.settings;
+    this.requestedTenant = given.tenant;
+    this.requestedDatabase = given.database;
+    this.lease = acquireSystem(this.settings, { timeoutMs: given.timeoutMs });
   }
 
   /**
@@ -207,9 +217,10 @@ export class ChromaClient implements AsyncDisposable {
 
   /** Collections of the database, ordered by id, paged with `limit` (default 100) and `offset` (default 0). */
   async listCollections(args: { limit?: number; offset?: number } = {}): Promise<Collection[]> {
-    const options = readOptions(args, "listCollections arguments");
-    const limit = validateCount(options.limit, "limit") ?? 100;
-    const offset = validateCount(options.offset, "offset") ?? 0;
+    const { limit, offset } = readArguments(args, "listCollections arguments", (options) => ({
+      limit: validateCount(options.limit, "limit") ?? 100,
+      offset: validateCount(options.offset, "offset") ?? 0,
+    }));
     const api = await this.connect();
     const models = await api.listCollections(this.tenant, this.database, limit, offset);
     return models.map((model) => this.toCollection(model, undefined));
@@ -235,17 +246,21 @@ export class ChromaClient implements AsyncDisposable {
   }
 
   private async create(args: unknown, getOrCreate: boolean): Promise<Collection> {
-    const options = readOptions(args, "collection options");
-    const name = requireString(options.name, "name");
-    const metadata = validateMetadata(options.metadata);
-    if (options.schema !== undefined && options.schema !== null) {
-      throw new ChromaValueError("Collection schemas are not supported by chromalite yet");
-    }
-    const { configuration, embeddingFunction } = buildCreateConfiguration({
-      configuration: options.configuration,
-      embeddingFunction: validateEmbeddingFunction(options.embeddingFunction, "embeddingFunction"),
-      metadata,
+    const given = readArguments(args, "collection options", (options) => {
+      const name = requireString(options.name, "name");
+      const metadata = validateMetadata(options.metadata);
+      if (options.schema !== undefined && options.schema !== null) {
+        throw new ChromaValueError("Collection schemas are not supported by chromalite yet");
+      }
+      return {
+        name,
+        metadata,
+        configuration: readCreateConfiguration(options.configuration),
+        embeddingFunction: validateEmbeddingFunction(options.embeddingFunction, "embeddingFunction"),
+      };
     });
+    const { name, metadata } = given;
+    const { configuration, embeddingFunction } = await buildCreateConfiguration(given);
     const api = await this.connect();
     const model = await api.createCollection(this.tenant, this.database, {
       name,
@@ -261,19 +276,35 @@ export class ChromaClient implements AsyncDisposable {
    * @throws ChromaNotFoundError if there is none.
    */
   async getCollection(args: GetCollectionOptions): Promise<Collection> {
-    const options = readOptions(args, "getCollection arguments");
-    const name = requireString(options.name, "name");
-    const embeddingFunction = validateEmbeddingFunction(options.embeddingFunction, "embeddingFunction") ?? undefined;
+    const { name, embeddingFunction } = readArguments(args, "getCollection arguments", readGetCollectionOptions);
     const api = await this.connect();
     return this.toCollection(await api.getCollection(this.tenant, this.database, name), embeddingFunction);
   }
 
   /** Several collections by name (or `{name, embeddingFunction}`). */
   async getCollections(items: (string | GetCollectionOptions)[]): Promise<Collection[]> {
-    if (!Array.isArray(items)) {
-      throw new ChromaValueError("Expected 'items' to be an array of collection names");
-    }
-    return Promise.all(items.map((item) => this.getCollection(typeof item === "string" ? { name: item } : item)));
+    const wanted = safely("getCollections arguments", () => {
+      if (!Array.isArray(items)) {
+        throw new ChromaValueError("Expected 'items' to be an array of collection names");
+      }
+      checkLength(items, "items", MAX_LIST_LENGTH);
+      // An index loop: holes of a sparse array are read (as undefined, and refused), not skipped.
+      const list: { name: string; embeddingFunction: EmbeddingFunction | undefined }[] = new Array(items.length);
+      for (let index = 0; index < items.length; index++) {
+        const item: unknown = items[index];
+        list[index] =
+          typeof item === "string"
+            ? { name: item, embeddingFunction: undefined }
+            : readGetCollectionOptions(readOptions(item, "getCollections item"));
+      }
+      return list;
+    });
+    const api = await this.connect();
+    return Promise.all(
+      wanted.map(async ({ name, embeddingFunction }) =>
+        this.toCollection(await api.getCollection(this.tenant, this.database, name), embeddingFunction),
+      ),
+    );
   }
 
   /**
@@ -283,10 +314,14 @@ export class ChromaClient implements AsyncDisposable {
   async getCollectionById(
     id: string | { id: string; embeddingFunction?: EmbeddingFunction },
   ): Promise<Collection> {
-    const options: Record<string, unknown> =
-      typeof id === "string" ? { id } : readOptions(id, "getCollectionById arguments");
-    const collectionId = requireString(options.id, "id");
-    const embeddingFunction = validateEmbeddingFunction(options.embeddingFunction, "embeddingFunction") ?? undefined;
+    const { collectionId, embeddingFunction } = readArguments(
+      typeof id === "string" ? { id } : id,
+      "getCollectionById arguments",
+      (options) => ({
+        collectionId: requireString(options.id, "id"),
+        embeddingFunction: validateEmbeddingFunction(options.embeddingFunction, "embeddingFunction") ?? undefined,
+      }),
+    );
     const api = await this.connect();
     return this.toCollection(await api.getCollectionById(this.tenant, this.database, collectionId), embeddingFunction);
   }
@@ -296,7 +331,7 @@ export class ChromaClient implements AsyncDisposable {
    * @throws ChromaNotFoundError if there is none with that name.
    */
   async deleteCollection(args: { name: string }): Promise<void> {
-    const name = requireString(readOptions(args, "deleteCollection arguments").name, "name");
+    const name = readArguments(args, "deleteCollection arguments", (options) => requireString(options.name, "name"));
     const api = await this.connect();
     await api.deleteCollection(this.tenant, this.database, name);
   }
@@ -310,6 +345,20 @@ export class ChromaClient implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+// The safety net: whatever escapes a method is a ChromaError (see guardMethods).
+guardMethods(ChromaClient);
+
+/** The name and embedding function of a getCollection request (read under the caller's `safely`). */
+function readGetCollectionOptions(options: Record<string, unknown>): {
+  name: string;
+  embeddingFunction: EmbeddingFunction | undefined;
+} {
+  return {
+    name: requireString(options.name, "name"),
+    embeddingFunction: validateEmbeddingFunction(options.embeddingFunction, "embeddingFunction") ?? undefined,
+  };
 }
 
 /** The settings with the official client's `host` / `port` / `ssl` / `path` / `headers` options applied (HTTP). */

@@ -12,8 +12,17 @@ import type {
   EmbeddingFunctionConfiguration,
   HNSWConfiguration,
   SpannConfiguration,
+  UpdateHNSWConfiguration,
+  UpdateSPANNConfiguration,
 } from "./types.js";
-import { readOptions, validateEmbeddingFunction } from "./validation.js";
+import {
+  callEmbeddingFunction,
+  embeddingFunctionName,
+  embeddingFunctionResults,
+  hasEmbeddingFunctionMethod,
+  readOptions,
+  validateEmbeddingFunction,
+} from "./validation.js";
 
 /** What a collection created without an embedding function records, as Chroma does. */
 const DEFAULT_EMBEDDING_FUNCTION_CONFIGURATION: EmbeddingFunctionConfiguration = {
@@ -26,13 +35,14 @@ const DEFAULT_EMBEDDING_FUNCTION_CONFIGURATION: EmbeddingFunctionConfiguration =
 const DEFAULT_EMBEDDING_FUNCTION_NAMES = new Set(["default", "onnx_mini_lm_l6_v2"]);
 
 /** Functions with a `name` and `getConfig()` are recorded as known; others as legacy (not rebuildable). */
-function serializeEmbeddingFunction(embeddingFunction: EmbeddingFunction): EmbeddingFunctionConfiguration {
-  if (typeof embeddingFunction.name !== "string" || typeof embeddingFunction.getConfig !== "function") {
+async function serializeEmbeddingFunction(embeddingFunction: EmbeddingFunction): Promise<EmbeddingFunctionConfiguration> {
+  const name = embeddingFunctionName(embeddingFunction);
+  const config = await callEmbeddingFunction(embeddingFunction, "getConfig", [], embeddingFunctionResults.config);
+  if (name === undefined || config === undefined) {
     return { type: "legacy" };
   }
-  const config = embeddingFunction.getConfig();
-  embeddingFunction.validateConfig?.(config);
-  return { type: "known", name: embeddingFunction.name, config };
+  await callEmbeddingFunction(embeddingFunction, "validateConfig", [config], embeddingFunctionResults.ignored);
+  return { type: "known", name, config };
 }
 
 function checkFields(configuration: Record<string, unknown>, allowed: string[]): void {
@@ -50,31 +60,50 @@ function section<T>(value: unknown, message: string): T | undefined {
   return { ...value } as T;
 }
 
-/**
- * The `configuration` of a create request and the embedding function the new collection uses.
- * Without any embedding function the default one is recorded; `embeddingFunction: null` records none.
- */
-export function buildCreateConfiguration(options: {
-  configuration: unknown;
-  embeddingFunction: EmbeddingFunction | null | undefined;
-  metadata: CollectionMetadata | undefined;
-}): { configuration: ConfigurationRequest; embeddingFunction: EmbeddingFunction | undefined } {
-  const given = readOptions(options.configuration, "configuration");
+/** The user's `configuration` of a create request, read and checked (synchronously, under the caller's `safely`). */
+export interface CreateConfigurationInput {
+  hnsw: HNSWConfiguration | undefined;
+  spann: SpannConfiguration | undefined;
+  embeddingFunction: EmbeddingFunction | undefined;
+}
+
+/** Reads the `configuration` argument of createCollection / getOrCreateCollection. */
+export function readCreateConfiguration(value: unknown): CreateConfigurationInput {
+  const given = readOptions(value, "configuration");
   checkFields(given, ["hnsw", "spann", "embeddingFunction"]);
   const hnsw = section<HNSWConfiguration>(given.hnsw, "Invalid HNSW config provided in CreateCollectionConfiguration");
   const spann = section<SpannConfiguration>(given.spann, "Invalid SPANN config provided in CreateCollectionConfiguration");
   if (hnsw && spann) {
     throw new ChromaValueError("Cannot specify both HNSW and SPANN configurations");
   }
+  const embeddingFunction =
+    validateEmbeddingFunction(given.embeddingFunction, "configuration.embeddingFunction") ?? undefined;
+  return { hnsw, spann, embeddingFunction };
+}
+
+/**
+ * The `configuration` of a create request and the embedding function the new collection uses.
+ * Without any embedding function the default one is recorded; `embeddingFunction: null` records none.
+ */
+export async function buildCreateConfiguration(options: {
+  configuration: CreateConfigurationInput;
+  embeddingFunction: EmbeddingFunction | null | undefined;
+  metadata: CollectionMetadata | undefined;
+}): Promise<{ configuration: ConfigurationRequest; embeddingFunction: EmbeddingFunction | undefined }> {
+  const { hnsw, spann, embeddingFunction: configured } = options.configuration;
   const argument = options.embeddingFunction;
-  const configured = validateEmbeddingFunction(given.embeddingFunction, "configuration.embeddingFunction") ?? undefined;
-  if (argument && configured && argument.name !== "default" && argument.name !== configured.name) {
+  const argumentName = argument ? embeddingFunctionName(argument) : undefined;
+  const configuredName = configured ? embeddingFunctionName(configured) : undefined;
+  if (argument && configured && argumentName !== "default" && argumentName !== configuredName) {
     throw new ChromaValueError(
-      `Multiple embedding functions provided. Please provide only one. Embedding function conflict: ${argument.name} vs ${configured.name}`,
+      `Multiple embedding functions provided. Please provide only one. Embedding function conflict: ${argumentName} vs ${configuredName}`,
     );
   }
   const embeddingFunction = argument ?? configured;
-  const space = embeddingFunction?.supportedSpaces ? embeddingFunction.defaultSpace?.() : undefined;
+  const space =
+    embeddingFunction && hasEmbeddingFunctionMethod(embeddingFunction, "supportedSpaces")
+      ? await callEmbeddingFunction(embeddingFunction, "defaultSpace", [], embeddingFunctionResults.space)
+      : undefined;
   const configuration: ConfigurationRequest = { hnsw, spann };
   if (space !== undefined) {
     const legacyIndexKeys = Object.keys(options.metadata ?? {}).some((key) => key.startsWith("hnsw:"));
@@ -83,30 +112,50 @@ export function buildCreateConfiguration(options: {
     else if (!legacyIndexKeys) configuration.hnsw = { space };
   }
   if (embeddingFunction) {
-    configuration.embedding_function = serializeEmbeddingFunction(embeddingFunction);
+    configuration.embedding_function = await serializeEmbeddingFunction(embeddingFunction);
   } else if (argument !== null) {
     configuration.embedding_function = DEFAULT_EMBEDDING_FUNCTION_CONFIGURATION;
   }
   return { configuration, embeddingFunction };
 }
 
-/** The `new_configuration` of a modify request, and the collection's new embedding function if one is given. */
-export function buildUpdateConfiguration(
-  value: unknown,
-  current: EmbeddingFunction | undefined,
-): { configuration?: ModifyCollectionRequest["new_configuration"]; embeddingFunction?: EmbeddingFunction } {
-  if (value === undefined || value === null) return {};
+/** The user's `configuration` of a modify request, read and checked (synchronously, under the caller's `safely`). */
+export interface UpdateConfigurationInput {
+  hnsw: UpdateHNSWConfiguration | undefined;
+  spann: UpdateSPANNConfiguration | undefined;
+  embeddingFunction: EmbeddingFunction | undefined;
+}
+
+/** Reads the `configuration` argument of modify; `undefined` when none is given. */
+export function readUpdateConfiguration(value: unknown): UpdateConfigurationInput | undefined {
+  if (value === undefined || value === null) return undefined;
   const given = readOptions(value, "configuration");
   checkFields(given, ["hnsw", "spann", "embeddingFunction"]);
-  const embeddingFunction = validateEmbeddingFunction(given.embeddingFunction, "configuration.embeddingFunction") ?? undefined;
-  if (embeddingFunction?.getConfig && current?.validateConfigUpdate) {
-    current.validateConfigUpdate(embeddingFunction.getConfig());
+  return {
+    hnsw: section(given.hnsw, "Invalid HNSW config provided in UpdateCollectionConfiguration"),
+    spann: section(given.spann, "Invalid SPANN config provided in UpdateCollectionConfiguration"),
+    embeddingFunction: validateEmbeddingFunction(given.embeddingFunction, "configuration.embeddingFunction") ?? undefined,
+  };
+}
+
+/** The `new_configuration` of a modify request, and the collection's new embedding function if one is given. */
+export async function buildUpdateConfiguration(
+  given: UpdateConfigurationInput | undefined,
+  current: EmbeddingFunction | undefined,
+): Promise<{ configuration?: ModifyCollectionRequest["new_configuration"]; embeddingFunction?: EmbeddingFunction }> {
+  if (given === undefined) return {};
+  const embeddingFunction = given.embeddingFunction;
+  if (embeddingFunction && current && hasEmbeddingFunctionMethod(current, "validateConfigUpdate")) {
+    const config = await callEmbeddingFunction(embeddingFunction, "getConfig", [], embeddingFunctionResults.config);
+    if (config !== undefined) {
+      await callEmbeddingFunction(current, "validateConfigUpdate", [config], embeddingFunctionResults.ignored);
+    }
   }
   return {
     configuration: {
-      hnsw: section(given.hnsw, "Invalid HNSW config provided in UpdateCollectionConfiguration"),
-      spann: section(given.spann, "Invalid SPANN config provided in UpdateCollectionConfiguration"),
-      embedding_function: embeddingFunction && serializeEmbeddingFunction(embeddingFunction),
+      hnsw: given.hnsw,
+      spann: given.spann,
+      embedding_function: embeddingFunction && (await serializeEmbeddingFunction(embeddingFunction)),
     },
     embeddingFunction,
   };
@@ -123,8 +172,8 @@ export function embeddingFunctionFor(
   const recorded = model.configuration_json?.embedding_function;
   const recordedName = recorded?.type === "known" ? recorded.name : undefined;
   if (given) {
-    const name = given.name;
-    if (recordedName !== undefined && typeof name === "string" && name !== "default" && name !== recordedName) {
+    const name = embeddingFunctionName(given);
+    if (recordedName !== undefined && name !== undefined && name !== "default" && name !== recordedName) {
       throw new ChromaValueError(
         "An embedding function already exists in the collection configuration, and a new one is provided. " +
           "If this is intentional, please embed documents separately. " +

@@ -3,8 +3,8 @@
  * Methods, options and results are those of the official `chromadb` client's `Collection`.
  */
 import type { ChromaApi, CollectionModel, CollectionRef, EmbeddingMatrix, GetRequest, QueryRequest } from "./api.js";
-import { buildUpdateConfiguration, embeddingFunctionFor } from "./collection-configuration.js";
-import { ChromaValueError } from "./errors.js";
+import { buildUpdateConfiguration, embeddingFunctionFor, readUpdateConfiguration } from "./collection-configuration.js";
+import { ChromaValueError, guardMethods } from "./errors.js";
 import { GetResult, QueryResult, toGetResult, toQueryResult } from "./results.js";
 import type {
   CollectionConfiguration,
@@ -19,8 +19,11 @@ import type {
   WhereDocument,
 } from "./types.js";
 import {
+  callEmbeddingFunction,
+  embeddingFunctionResults,
+  hasEmbeddingFunctionMethod,
   packEmbeddings,
-  readOptions,
+  readArguments,
   requireString,
   optionalString,
   validateBatchSize,
@@ -148,7 +151,7 @@ export class Collection {
 
   /** Number of records. `readLevel` is accepted for compatibility; local reads always see every write. */
   async count(options?: { readLevel?: string }): Promise<number> {
-    readOptions(options, "count options");
+    readArguments(options, "count options", () => undefined);
     const api = await this.context.connect();
     return api.count(this.ref);
   }
@@ -173,7 +176,7 @@ export class Collection {
   }
 
   private async write(kind: "add" | "upsert" | "update", args: unknown): Promise<void> {
-    const records = validateRecordSet(readOptions(args, `${kind} arguments`), kind === "update");
+    const records = readArguments(args, `${kind} arguments`, (options) => validateRecordSet(options, kind === "update"));
     const api = await this.context.connect();
     validateBatchSize(records.ids.length, await api.maxBatchSize());
     // Documents are embedded when no embeddings come with them, except in an update of a collection that records
@@ -199,53 +202,57 @@ export class Collection {
           "or pass an embeddingFunction when creating or getting the collection.",
       );
     }
-    const embeddings =
-      isQuery && embeddingFunction.generateForQueries
-        ? await embeddingFunction.generateForQueries(texts)
-        : await embeddingFunction.generate(texts);
-    if (!Array.isArray(embeddings) || embeddings.length !== texts.length) {
-      throw new ChromaValueError("Embedding function returned unexpected number of embeddings.");
+    const method = isQuery && hasEmbeddingFunctionMethod(embeddingFunction, "generateForQueries") ? "generateForQueries" : "generate";
+    const embeddings = await callEmbeddingFunction(
+      embeddingFunction,
+      method,
+      [texts],
+      embeddingFunctionResults.embeddings(texts.length),
+    );
+    if (embeddings === undefined) {
+      throw new ChromaValueError(`The embedding function of collection '${this._name}' has no ${method}() method`);
     }
-    return packEmbeddings(embeddings, "embeddings");
+    return embeddings;
   }
 
   /** Records matching the filters, in insertion order, paged with `limit` / `offset`. */
   async get<TMeta extends Metadata = Metadata>(args: GetArgs = {}): Promise<GetResult<TMeta>> {
-    const options = readOptions(args, "get arguments");
-    const request: GetRequest = {
+    const request = readArguments(args, "get arguments", (options): GetRequest => ({
       ids: options.ids === undefined || options.ids === null ? undefined : validateIds(options.ids),
       where: validateWhere(options.where),
       where_document: validateWhereDocument(options.whereDocument),
       limit: validateCount(options.limit, "limit"),
       offset: validateCount(options.offset, "offset"),
       include: validateInclude(options.include, ["documents", "metadatas"], false),
-    };
+    }));
     const api = await this.context.connect();
     return toGetResult<TMeta>(await api.get(this.ref, request));
   }
 
   /** The first `limit` records (default 10). */
   async peek(args: { limit?: number } = {}): Promise<GetResult> {
-    const limit = readOptions(args, "peek arguments").limit ?? 10;
+    const limit = readArguments(args, "peek arguments", (options) => options.limit ?? 10);
     return this.get({ limit: limit as number });
   }
 
   /** The `nResults` nearest records to each query, nearest first, among those matching the filters. */
   async query<TMeta extends Metadata = Metadata>(args: QueryArgs): Promise<QueryResult<TMeta>> {
-    const options = readOptions(args, "query arguments");
-    const hasEmbeddings = options.queryEmbeddings !== undefined && options.queryEmbeddings !== null;
-    if (!hasEmbeddings && (options.queryTexts === undefined || options.queryTexts === null)) {
-      throw new ChromaValueError("At least one of 'queryEmbeddings' and 'queryTexts' must be provided");
-    }
-    const queryEmbeddings = hasEmbeddings ? packEmbeddings(options.queryEmbeddings, "queryEmbeddings") : undefined;
-    const queryTexts = hasEmbeddings ? undefined : validateQueryTexts(options.queryTexts);
-    const request: QueryRequest = {
-      ids: options.ids === undefined || options.ids === null ? undefined : validateIds(options.ids),
-      where: validateWhere(options.where),
-      where_document: validateWhereDocument(options.whereDocument),
-      n_results: validateNResults(options.nResults),
-      include: validateInclude(options.include, ["metadatas", "documents", "distances"], true),
-    };
+    const { queryEmbeddings, queryTexts, request } = readArguments(args, "query arguments", (options) => {
+      const hasEmbeddings = options.queryEmbeddings !== undefined && options.queryEmbeddings !== null;
+      if (!hasEmbeddings && (options.queryTexts === undefined || options.queryTexts === null)) {
+        throw new ChromaValueError("At least one of 'queryEmbeddings' and 'queryTexts' must be provided");
+      }
+      const queryEmbeddings = hasEmbeddings ? packEmbeddings(options.queryEmbeddings, "queryEmbeddings") : undefined;
+      const queryTexts = hasEmbeddings ? undefined : validateQueryTexts(options.queryTexts);
+      const request: QueryRequest = {
+        ids: options.ids === undefined || options.ids === null ? undefined : validateIds(options.ids),
+        where: validateWhere(options.where),
+        where_document: validateWhereDocument(options.whereDocument),
+        n_results: validateNResults(options.nResults),
+        include: validateInclude(options.include, ["metadatas", "documents", "distances"], true),
+      };
+      return { queryEmbeddings, queryTexts, request };
+    });
     const api = await this.context.connect();
     const queries = queryEmbeddings ?? (await this.embed(queryTexts as string[], true));
     return toQueryResult<TMeta>(await api.query(this.ref, request, queries));
@@ -253,11 +260,12 @@ export class Collection {
 
   /** Deletes records by ids and/or filters. With only ids, `deleted` counts the ids requested, as in Chroma. */
   async delete(args: DeleteArgs = {}): Promise<DeleteResult> {
-    const options = readOptions(args, "delete arguments");
-    const ids = options.ids === undefined || options.ids === null ? undefined : validateIds(options.ids);
-    const where = validateWhere(options.where);
-    const whereDocument = validateWhereDocument(options.whereDocument);
-    const limit = validateCount(options.limit, "limit");
+    const { ids, where, whereDocument, limit } = readArguments(args, "delete arguments", (options) => ({
+      ids: options.ids === undefined || options.ids === null ? undefined : validateIds(options.ids),
+      where: validateWhere(options.where),
+      whereDocument: validateWhereDocument(options.whereDocument),
+      limit: validateCount(options.limit, "limit"),
+    }));
     if (!ids && !where && !whereDocument) {
       throw new ChromaValueError("At least one of ids, where, or whereDocument must be provided");
     }
@@ -278,16 +286,19 @@ export class Collection {
     metadata?: CollectionMetadata;
     configuration?: UpdateCollectionConfiguration;
   }): Promise<void> {
-    const options = readOptions(args, "modify arguments");
-    const name = optionalString(options.name, "name");
-    const metadata = validateMetadata(options.metadata);
+    const given = readArguments(args, "modify arguments", (options) => ({
+      name: optionalString(options.name, "name"),
+      metadata: validateMetadata(options.metadata),
+      configuration: readUpdateConfiguration(options.configuration),
+    }));
+    const { name, metadata } = given;
     if (metadata && Object.hasOwn(metadata, "hnsw:space")) {
       throw new ChromaValueError(
         "Changing the distance function of a collection once it is created is not supported currently.",
       );
     }
-    const { configuration, embeddingFunction } = buildUpdateConfiguration(
-      options.configuration,
+    const { configuration, embeddingFunction } = await buildUpdateConfiguration(
+      given.configuration,
       this._embeddingFunction,
     );
     const api = await this.context.connect();
@@ -304,7 +315,7 @@ export class Collection {
 
   /** Copies the collection under a new name (Chroma Cloud only; local Chroma rejects it). */
   async fork(args: { name: string }): Promise<Collection> {
-    const name = requireString(readOptions(args, "fork arguments").name, "name");
+    const name = readArguments(args, "fork arguments", (options) => requireString(options.name, "name"));
     const api = await this.context.connect();
     const model = await api.forkCollection(this.ref, name);
     return new Collection(this.context, model, embeddingFunctionFor(model, this._embeddingFunction));
@@ -316,3 +327,6 @@ export class Collection {
     return api.forkCount(this.ref);
   }
 }
+
+// The safety net: whatever escapes a method is a ChromaError (see guardMethods).
+guardMethods(Collection);

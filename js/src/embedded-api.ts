@@ -27,10 +27,8 @@ import {
 import type { NativeEngine } from "./native.js";
 import { DEFAULT_DATABASE, DEFAULT_TENANT } from "./settings.js";
 import type { Database, UserIdentity } from "./types.js";
+import { MAX_BATCH_SIZE } from "./validation.js";
 import { VERSION } from "./version.js";
-
-/** Chroma's local limit: SQLite's default MAX_VARIABLE_NUMBER (32766) / 6. */
-const MAX_BATCH_SIZE = 5461;
 
 function encode(request: object): string {
   try {

@@ -183,3 +183,52 @@ export function fromNativeError(error: unknown): ChromaError {
   const ErrorClass = Object.hasOwn(nativeErrorClasses, code) ? nativeErrorClasses[code] : ChromaServerError;
   return new ErrorClass(message, error);
 }
+
+/** The message of any thrown value, never throwing itself (a thrown value may be a hostile object). */
+export function describeThrown(error: unknown): string {
+  try {
+    const message = error instanceof Error ? error.message : String(error);
+    return typeof message === "string" && message.length > 0 ? message : `${typeof error} without a message`;
+  } catch {
+    return "an unprintable value";
+  }
+}
+
+/**
+ * The safety net of the public API: a `ChromaError` as it is; anything else escaping from inside chromalite is a
+ * bug, surfaced as a `ChromaServerError` with the original as `cause` (never a raw `TypeError`).
+ */
+export function internalError(error: unknown, where: string): ChromaError {
+  if (error instanceof ChromaError) return error;
+  return new ChromaServerError(`Internal error in chromalite (${where}): ${describeThrown(error)}`, error);
+}
+
+/**
+ * Applies {@link internalError} to every method of a class (own methods of its prototype, sync or async), so that
+ * its public methods throw or reject only with `ChromaError`s. Accessors are left as they are.
+ */
+export function guardMethods(constructor: { name: string; prototype: object }): void {
+  const prototype = constructor.prototype as Record<PropertyKey, unknown>;
+  for (const key of [...Object.getOwnPropertyNames(prototype), ...Object.getOwnPropertySymbols(prototype)]) {
+    if (key === "constructor") continue;
+    const descriptor = Object.getOwnPropertyDescriptor(prototype, key);
+    const method = descriptor?.value;
+    if (typeof method !== "function") continue;
+    const where = `${constructor.name}.${String(typeof key === "symbol" ? key.description : key)}`;
+    const guarded = function (this: unknown, ...args: unknown[]): unknown {
+      let result: unknown;
+      try {
+        result = method.apply(this, args);
+      } catch (error) {
+        throw internalError(error, where);
+      }
+      return result instanceof Promise
+        ? result.catch((error: unknown) => {
+            throw internalError(error, where);
+          })
+        : result;
+    };
+    Object.defineProperty(guarded, "name", { value: method.name });
+    Object.defineProperty(prototype, key, { ...descriptor, value: guarded });
+  }
+}

@@ -4,7 +4,7 @@
  * field (case-insensitive, e.g. `ALLOW_RESET`), and Chroma's default. Strings are parsed like pydantic does.
  */
 import { ChromaValueError } from "./errors.js";
-import { show } from "./validation.js";
+import { MAX_VALUE_LIST_LENGTH, safely, show } from "./validation.js";
 
 /** The tenant clients use when none is given. */
 export const DEFAULT_TENANT = "default_tenant";
@@ -149,9 +149,17 @@ const headers: Parser<Record<string, string>> = (raw) => {
   return entries.every(([, v]) => typeof v === "string") ? Object.fromEntries(entries) : undefined;
 };
 
+/** A list of strings (a copy), of at most MAX_VALUE_LIST_LENGTH items: bounded before it is walked. */
 const stringList: Parser<string[]> = (raw) => {
   const value = json(raw);
-  return Array.isArray(value) && value.every((v) => typeof v === "string") ? [...value] : undefined;
+  if (!Array.isArray(value) || value.length > MAX_VALUE_LIST_LENGTH) return undefined;
+  const list: string[] = new Array(value.length);
+  for (let index = 0; index < value.length; index++) {
+    const item: unknown = value[index];
+    if (typeof item !== "string") return undefined;
+    list[index] = item;
+  }
+  return list;
 };
 
 function oneOf<T extends string>(...choices: T[]): Parser<T> {
@@ -254,16 +262,19 @@ export class Settings {
    * @throws ChromaValueError for a value of the wrong type or a legacy (pre-0.4) configuration.
    */
   constructor(init: SettingsInit = {}) {
-    if (typeof init !== "object" || init === null || Array.isArray(init)) {
-      throw new ChromaValueError(`Expected settings to be an object, but got ${show(init)}`);
-    }
-    const values = new Map<FieldName, unknown>();
-    for (const [key, raw] of Object.entries(init)) {
-      const name = FIELD_BY_LOOSE_KEY.get(looseKey(key));
-      if (name !== undefined && raw !== undefined) {
-        values.set(name, parseField(name, raw, key));
+    const values = safely("settings", () => {
+      if (typeof init !== "object" || init === null || Array.isArray(init)) {
+        throw new ChromaValueError(`Expected settings to be an object, but got ${show(init)}`);
       }
-    }
+      const given = new Map<FieldName, unknown>();
+      for (const [key, raw] of Object.entries(init)) {
+        const name = FIELD_BY_LOOSE_KEY.get(looseKey(key));
+        if (name !== undefined && raw !== undefined) {
+          given.set(name, parseField(name, raw, key));
+        }
+      }
+      return given;
+    });
     for (const [key, raw] of Object.entries(process.env)) {
       const name = FIELD_BY_SNAKE_CASE.get(key.toLowerCase());
       if (name !== undefined && raw !== undefined && !values.has(name)) {
@@ -281,7 +292,9 @@ export class Settings {
 
   /** Whether every setting is equal: clients sharing one engine must agree on all of them. */
   equals(other: Settings): boolean {
-    return other instanceof Settings && FIELD_NAMES.every((name) => sameValue(this[name], other[name]));
+    return safely("the settings to compare", () => other instanceof Settings)
+      ? FIELD_NAMES.every((name) => sameValue(this[name], other[name]))
+      : false;
   }
 
   /** A plain copy of every setting, e.g. to derive changed settings or to log them. */

@@ -9,8 +9,9 @@
  */
 import { pathToFileURL } from "node:url";
 import path from "node:path";
-import { ChromaError, ChromaServerError, ChromaValueError } from "../errors.js";
+import { ChromaError, ChromaServerError, ChromaValueError, guardMethods } from "../errors.js";
 import type { EmbeddingFunction, EmbeddingFunctionSpace } from "../types.js";
+import { checkLength, MAX_LIST_LENGTH, readArguments, safely, show } from "../validation.js";
 import { DEFAULT_MODEL_SHA256, DEFAULT_MODEL_URL, defaultModelCacheDirectory, ensureModel } from "./model-cache.js";
 
 /** The npm package that runs the model. */
@@ -99,10 +100,7 @@ export class DefaultEmbeddingFunction implements EmbeddingFunction {
 
   /** @param options - Where the model comes from and how it runs; defaults match Chroma. */
   constructor(options: DefaultEmbeddingFunctionOptions = {}) {
-    if (options.batchSize !== undefined && !(Number.isInteger(options.batchSize) && options.batchSize > 0)) {
-      throw new ChromaValueError(`batchSize must be a positive integer, got ${options.batchSize}`);
-    }
-    this.options = { ...options };
+    this.options = readArguments(options, "DefaultEmbeddingFunction options", readEmbeddingOptions);
   }
 
   /** The configuration recorded in collection configurations: always `{}`. */
@@ -146,9 +144,21 @@ export class DefaultEmbeddingFunction implements EmbeddingFunction {
    * @throws ChromaServerError when inference fails.
    */
   async generate(texts: string[]): Promise<number[][]> {
-    if (!Array.isArray(texts) || texts.some((text) => typeof text !== "string")) {
-      throw new ChromaValueError("The default embedding function embeds an array of strings.");
-    }
+    texts = safely("the texts to embed", () => {
+      if (!Array.isArray(texts)) {
+        throw new ChromaValueError("The default embedding function embeds an array of strings.");
+      }
+      checkLength(texts, "texts", MAX_LIST_LENGTH);
+      const copy: string[] = new Array(texts.length);
+      for (let index = 0; index < texts.length; index++) {
+        const text: unknown = texts[index];
+        if (typeof text !== "string") {
+          throw new ChromaValueError("The default embedding function embeds an array of strings.");
+        }
+        copy[index] = text;
+      }
+      return copy;
+    });
     if (texts.length === 0) return [];
     const embedder = await this.embedder();
     let flat: Float32Array;
@@ -188,4 +198,41 @@ export class DefaultEmbeddingFunction implements EmbeddingFunction {
       throw new ChromaServerError(`The default embedding function could not start: ${(error as Error).message}`, error);
     }
   }
+}
+
+// The safety net: whatever escapes a method is a ChromaError (see guardMethods).
+guardMethods(DefaultEmbeddingFunction);
+
+/** An optional string option. */
+function optionalText(options: Record<string, unknown>, key: string): string | undefined {
+  const value = options[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") {
+    throw new ChromaValueError(`Expected '${key}' to be a string, but got ${show(value)}`);
+  }
+  return value;
+}
+
+/** An optional integer option in `[min, max]`. */
+function optionalInteger(options: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
+  const value = options[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ChromaValueError(`${key} must be an integer from ${min} to ${max}, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** The constructor's options, type- and range-checked (a copy: the user's object is not read again). */
+function readEmbeddingOptions(options: Record<string, unknown>): DefaultEmbeddingFunctionOptions {
+  return {
+    modelUrl: optionalText(options, "modelUrl"),
+    // The format (64 hex digits) is checked when the model is fetched, as a cached model does not need it.
+    modelSha256: optionalText(options, "modelSha256"),
+    cacheDirectory: optionalText(options, "cacheDirectory"),
+    batchSize: optionalInteger(options, "batchSize", 1, Number.MAX_SAFE_INTEGER),
+    // 0 lets ONNX Runtime choose (one thread per core).
+    intraOpNumThreads: optionalInteger(options, "intraOpNumThreads", 0, 1024),
+    downloadAttempts: optionalInteger(options, "downloadAttempts", 1, Number.MAX_SAFE_INTEGER),
+  };
 }

@@ -22,7 +22,20 @@ import type { Settings } from "../settings.js";
 import type { Database, UserIdentity } from "../types.js";
 import { VERSION } from "../version.js";
 import { authHeaders } from "./auth.js";
-import { roundToFloat32, toBase64Rows, toNumberRows } from "./embeddings.js";
+import { rowCount, roundToFloat32, toBase64Rows, toNumberRows } from "./embeddings.js";
+import {
+  expectCollection,
+  expectCount,
+  expectDatabase,
+  expectGetResponse,
+  expectList,
+  expectObject,
+  expectQueryResponse,
+  expectString,
+  expectTenantName,
+  expectUserIdentity,
+  unexpected,
+} from "./responses.js";
 import { HttpResponseError } from "./status-errors.js";
 import { HttpTransport, type RequestSpec, type TransportOptions } from "./transport.js";
 import { resolveServerUrl } from "./url.js";
@@ -68,8 +81,9 @@ export class HttpApi implements ChromaApi {
     return this.transport.baseUrl;
   }
 
-  private send<T>(spec: RequestSpec): Promise<T> {
-    return this.transport.request<T>(spec);
+  /** Sends a request; the answer is `unknown` until a checker of responses.ts gives it its shape. */
+  private send(spec: RequestSpec): Promise<unknown> {
+    return this.transport.request<unknown>(spec);
   }
 
   private collectionPath(collection: CollectionRef, action = ""): string {
@@ -83,7 +97,19 @@ export class HttpApi implements ChromaApi {
 
   private preflightChecks(): Promise<PreflightChecks> {
     if (!this.preflight) {
-      const fetching = this.send<PreflightChecks>({ method: "GET", path: "/pre-flight-checks" });
+      const fetching = this.send({ method: "GET", path: "/pre-flight-checks" }).then((body): PreflightChecks => {
+        const checks = expectObject(body, "the pre-flight checks");
+        const { max_batch_size, supports_base64_encoding } = checks;
+        if (
+          typeof max_batch_size !== "number" ||
+          !Number.isSafeInteger(max_batch_size) ||
+          max_batch_size < 1 ||
+          (supports_base64_encoding !== undefined && typeof supports_base64_encoding !== "boolean")
+        ) {
+          throw unexpected("expected the pre-flight checks (max_batch_size, supports_base64_encoding)", body);
+        }
+        return { max_batch_size, supports_base64_encoding };
+      });
       this.preflight = fetching;
       fetching.catch(() => {
         if (this.preflight === fetching) this.preflight = undefined;
@@ -99,24 +125,24 @@ export class HttpApi implements ChromaApi {
   }
 
   async heartbeat(): Promise<number> {
-    const body = await this.send<Record<string, number>>({ method: "GET", path: "/heartbeat" });
-    const beat = body?.["nanosecond heartbeat"];
-    if (typeof beat !== "number") {
-      throw new ChromaServerError(`Unexpected heartbeat answer from ${this.baseUrl}: ${JSON.stringify(body)}`);
+    const body = expectObject(await this.send({ method: "GET", path: "/heartbeat" }), "a heartbeat");
+    const beat = body["nanosecond heartbeat"];
+    if (typeof beat !== "number" || !Number.isFinite(beat)) {
+      throw unexpected("expected a heartbeat ({ \"nanosecond heartbeat\": number })", body);
     }
     return beat;
   }
 
-  version(): Promise<string> {
-    return this.send<string>({ method: "GET", path: "/version" });
+  async version(): Promise<string> {
+    return expectString(await this.send({ method: "GET", path: "/version" }), "a version");
   }
 
   async maxBatchSize(): Promise<number> {
     return (await this.preflightChecks()).max_batch_size;
   }
 
-  userIdentity(): Promise<UserIdentity> {
-    return this.send<UserIdentity>({ method: "GET", path: "/auth/identity" });
+  async userIdentity(): Promise<UserIdentity> {
+    return expectUserIdentity(await this.send({ method: "GET", path: "/auth/identity" }));
   }
 
   async reset(): Promise<void> {
@@ -132,18 +158,15 @@ export class HttpApi implements ChromaApi {
   }
 
   async getTenant(name: string): Promise<string> {
-    const tenant = await this.send<{ name: string }>({ method: "GET", path: `/tenants/${segment(name)}` });
-    return tenant.name;
+    const tenant = await this.send({ method: "GET", path: `/tenants/${segment(name)}` });
+    if (typeof tenant === "string") throw unexpected("expected a tenant ({ name })", tenant);
+    return expectTenantName(tenant);
   }
 
   async listTenants(limit: number | undefined, offset: number): Promise<string[]> {
     try {
-      const tenants = await this.send<({ name: string } | string)[]>({
-        method: "GET",
-        path: "/tenants",
-        query: { limit, offset },
-      });
-      return tenants.map((tenant) => (typeof tenant === "string" ? tenant : tenant.name));
+      const tenants = await this.send({ method: "GET", path: "/tenants", query: { limit, offset } });
+      return expectList(tenants, "tenants", expectTenantName);
     } catch (error) {
       // Chroma 1.x servers have no route for listing tenants: GET /tenants answers 405 (or 404 behind a proxy).
       if (error instanceof ChromaError && error.cause instanceof HttpResponseError && [404, 405].includes(error.cause.status)) {
@@ -161,50 +184,59 @@ export class HttpApi implements ChromaApi {
     await this.send({ method: "POST", path: `/tenants/${segment(tenant)}/databases`, body: { name } });
   }
 
-  getDatabase(tenant: string, name: string): Promise<Database> {
-    return this.send<Database>({ method: "GET", path: `/tenants/${segment(tenant)}/databases/${segment(name)}` });
+  async getDatabase(tenant: string, name: string): Promise<Database> {
+    return expectDatabase(
+      await this.send({ method: "GET", path: `/tenants/${segment(tenant)}/databases/${segment(name)}` }),
+    );
   }
 
-  listDatabases(tenant: string, limit: number | undefined, offset: number): Promise<Database[]> {
-    return this.send<Database[]>({
+  async listDatabases(tenant: string, limit: number | undefined, offset: number): Promise<Database[]> {
+    const databases = await this.send({
       method: "GET",
       path: `/tenants/${segment(tenant)}/databases`,
       query: { limit, offset },
     });
+    return expectList(databases, "databases", expectDatabase);
   }
 
   async deleteDatabase(tenant: string, name: string): Promise<void> {
     await this.send({ method: "DELETE", path: `/tenants/${segment(tenant)}/databases/${segment(name)}` });
   }
 
-  createCollection(tenant: string, database: string, request: CreateCollectionRequest): Promise<CollectionModel> {
-    return this.send<CollectionModel>({ method: "POST", path: this.collectionsPath(tenant, database), body: request });
+  async createCollection(tenant: string, database: string, request: CreateCollectionRequest): Promise<CollectionModel> {
+    return expectCollection(
+      await this.send({ method: "POST", path: this.collectionsPath(tenant, database), body: request }),
+    );
   }
 
-  getCollection(tenant: string, database: string, name: string): Promise<CollectionModel> {
-    return this.send<CollectionModel>({ method: "GET", path: `${this.collectionsPath(tenant, database)}/${segment(name)}` });
+  async getCollection(tenant: string, database: string, name: string): Promise<CollectionModel> {
+    return expectCollection(
+      await this.send({ method: "GET", path: `${this.collectionsPath(tenant, database)}/${segment(name)}` }),
+    );
   }
 
-  getCollectionById(tenant: string, database: string, id: string): Promise<CollectionModel> {
-    return this.send<CollectionModel>({
-      method: "GET",
-      path: `${this.collectionsPath(tenant, database)}/by-id/${segment(id)}`,
-    });
+  async getCollectionById(tenant: string, database: string, id: string): Promise<CollectionModel> {
+    return expectCollection(
+      await this.send({ method: "GET", path: `${this.collectionsPath(tenant, database)}/by-id/${segment(id)}` }),
+    );
   }
 
-  listCollections(tenant: string, database: string, limit: number | undefined, offset: number): Promise<CollectionModel[]> {
-    return this.send<CollectionModel[]>({
-      method: "GET",
-      path: this.collectionsPath(tenant, database),
-      query: { limit, offset },
-    });
+  async listCollections(
+    tenant: string,
+    database: string,
+    limit: number | undefined,
+    offset: number,
+  ): Promise<CollectionModel[]> {
+    const models = await this.send({ method: "GET", path: this.collectionsPath(tenant, database), query: { limit, offset } });
+    return expectList(models, "collections", expectCollection);
   }
 
-  countCollections(tenant: string, database: string): Promise<number> {
-    return this.send<number>({
+  async countCollections(tenant: string, database: string): Promise<number> {
+    const count = await this.send({
       method: "GET",
       path: `/tenants/${segment(tenant)}/databases/${segment(database)}/collections_count`,
     });
+    return expectCount(count, "a collection count");
   }
 
   async deleteCollection(tenant: string, database: string, name: string): Promise<void> {
@@ -217,17 +249,18 @@ export class HttpApi implements ChromaApi {
     return this.getCollectionById(collection.tenant, collection.database, collection.id);
   }
 
-  forkCollection(collection: CollectionRef, newName: string): Promise<CollectionModel> {
-    return this.send<CollectionModel>({
-      method: "POST",
-      path: this.collectionPath(collection, "/fork"),
-      body: { new_name: newName },
-    });
+  async forkCollection(collection: CollectionRef, newName: string): Promise<CollectionModel> {
+    return expectCollection(
+      await this.send({ method: "POST", path: this.collectionPath(collection, "/fork"), body: { new_name: newName } }),
+    );
   }
 
   async forkCount(collection: CollectionRef): Promise<number> {
-    const body = await this.send<{ count: number }>({ method: "GET", path: this.collectionPath(collection, "/fork_count") });
-    return body.count;
+    const body = expectObject(
+      await this.send({ method: "GET", path: this.collectionPath(collection, "/fork_count") }),
+      "a fork count ({ count })",
+    );
+    return expectCount(body.count, "a fork count");
   }
 
   async add(collection: CollectionRef, request: RecordsRequest, embeddings: EmbeddingMatrix): Promise<void> {
@@ -246,30 +279,32 @@ export class HttpApi implements ChromaApi {
   }
 
   async delete(collection: CollectionRef, request: DeleteRequest): Promise<number> {
-    const body = await this.send<{ deleted: number } | null>({
-      method: "POST",
-      path: this.collectionPath(collection, "/delete"),
-      body: request,
-    });
-    return body?.deleted ?? 0;
+    const body = await this.send({ method: "POST", path: this.collectionPath(collection, "/delete"), body: request });
+    // Older servers answer with an empty body or `{}`; newer ones with the deleted count.
+    if (body === null) return 0;
+    const deleted = expectObject(body, "a delete result").deleted;
+    return deleted === undefined || deleted === null ? 0 : expectCount(deleted, "a deleted count");
   }
 
-  count(collection: CollectionRef): Promise<number> {
-    return this.send<number>({ method: "GET", path: this.collectionPath(collection, "/count") });
+  async count(collection: CollectionRef): Promise<number> {
+    return expectCount(await this.send({ method: "GET", path: this.collectionPath(collection, "/count") }), "a count");
   }
 
   async get(collection: CollectionRef, request: GetRequest): Promise<GetResponse> {
-    const response = await this.send<GetResponse>({ method: "POST", path: this.collectionPath(collection, "/get"), body: request });
+    const response = expectGetResponse(
+      await this.send({ method: "POST", path: this.collectionPath(collection, "/get"), body: request }),
+    );
     roundToFloat32(response.embeddings);
     return response;
   }
 
   async query(collection: CollectionRef, request: QueryRequest, queries: EmbeddingMatrix): Promise<QueryResponse> {
-    const response = await this.send<QueryResponse>({
+    const body = await this.send({
       method: "POST",
       path: this.collectionPath(collection, "/query"),
       body: { ...request, query_embeddings: toNumberRows(queries) },
     });
+    const response = expectQueryResponse(body, rowCount(queries));
     roundToFloat32(response.embeddings);
     roundToFloat32(response.distances);
     return response;
