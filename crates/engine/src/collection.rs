@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
+
 use crate::config::HnswConfig;
 use crate::distance::Space;
 use crate::error::{Error, Result};
@@ -346,7 +348,9 @@ impl CollectionData {
         }
         let filtered = request.filter.ids.is_some() || request.filter.has_predicate();
         let allowed = filtered.then(|| self.matching_rows(&request.filter));
+        // Several query embeddings run on all cores.
         Ok((0..queries.rows())
+            .into_par_iter()
             .map(|q| {
                 let hits: Vec<Hit> = index.search(queries.row(q), request.n_results, allowed.as_deref());
                 let rows: Vec<u64> = hits.iter().map(|h| h.row).collect();

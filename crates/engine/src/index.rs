@@ -16,8 +16,6 @@ use crate::hnsw::{Graph, GraphParams as LinkParams, LevelGenerator, Metric, Scor
 
 /// Below this many live vectors an exact scan is as fast as the graph, and exact.
 pub const GRAPH_MIN_LIVE: usize = 2048;
-/// With a filter allowing at most this many rows, an exact scan over them beats a filtered graph search.
-const EXACT_ALLOWED_MAX: usize = 20_000;
 /// Batches smaller than this are linked on the calling thread.
 const PARALLEL_LINK_MIN: usize = 256;
 const DEAD: u64 = u64::MAX;
@@ -354,15 +352,13 @@ impl VectorIndex {
         }
         match allowed {
             Some(rows) => {
+                // Filtered queries are always exact: an exact scan over the allowed rows.
                 let mut slots: Vec<u32> = rows.iter().filter_map(|r| self.row_slot.get(r).copied()).collect();
                 slots.sort_unstable();
-                if slots.len() <= EXACT_ALLOWED_MAX || self.graph.is_none() {
-                    return self.exact(&prepared, k, slots.into_iter());
-                }
-                self.graph_search(&prepared, k, Some(&slots))
+                self.exact(&prepared, k, slots.into_iter())
             }
             None if self.graph.is_none() => self.exact(&prepared, k, self.live_slots()),
-            None => self.graph_search(&prepared, k, None),
+            None => self.graph_search(&prepared, k),
         }
     }
 
@@ -390,25 +386,18 @@ impl VectorIndex {
         sorted.into_iter().map(|Scored(distance, slot)| Hit { row: self.slot_row[slot as usize], distance }).collect()
     }
 
-    /// Graph search over live (and, if given, allowed) slots. If the graph returns fewer than it
-    /// should, the exact scan answers instead, so a result is never short while matches exist.
-    fn graph_search(&self, prepared: &[f32], k: usize, allowed_sorted: Option<&[u32]>) -> Vec<Hit> {
+    /// Graph search over live slots. If the graph returns fewer than it should, the exact scan answers
+    /// instead, so a result is never short while records exist.
+    fn graph_search(&self, prepared: &[f32], k: usize) -> Vec<Hit> {
         let Some(graph) = self.graph.as_ref() else { return Vec::new() };
         let metric = self.metric();
         let ef = self.params.ef_search.max(k);
-        let all_live = self.row_slot.len() == self.slot_row.len();
-        let accept = |slot: u32| self.is_live(slot) && allowed_sorted.is_none_or(|a| a.binary_search(&slot).is_ok());
-        let found = if allowed_sorted.is_none() && all_live {
-            graph.search(prepared, k, ef, &metric, None)
-        } else {
-            graph.search(prepared, k, ef, &metric, Some(&accept))
-        };
-        let expected = k.min(allowed_sorted.map_or(self.row_slot.len(), |a| a.len()));
-        if found.len() < expected {
-            return match allowed_sorted {
-                Some(slots) => self.exact(prepared, k, slots.iter().copied()),
-                None => self.exact(prepared, k, self.live_slots()),
-            };
+        let live = |slot: u32| self.is_live(slot);
+        // Without dead slots every graph node qualifies: skip the per-node check.
+        let accept: Option<&dyn Fn(u32) -> bool> = if self.row_slot.len() == self.slot_row.len() { None } else { Some(&live) };
+        let found = graph.search(prepared, k, ef, &metric, accept);
+        if found.len() < k.min(self.row_slot.len()) {
+            return self.exact(prepared, k, self.live_slots());
         }
         self.hits(found)
     }
