@@ -156,6 +156,26 @@ pub fn distances_to_rows(space: Space, query: &[f32], rows: &[f32], out: &mut Ve
     unsafe { rows_fn(query, rows, out) }
 }
 
+/// Hints the CPU to start loading the first cache lines of `data` (a vector about to be compared). A hint
+/// only: no effect on results, a no-op where unsupported.
+#[inline]
+pub fn prefetch(data: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // Two cache lines cover the first 32 floats; longer vectors stream in behind the kernel's loads.
+        for offset in [0usize, 16] {
+            if offset < data.len() {
+                // SAFETY: `offset < data.len()`, so the pointer is inside the slice; a prefetch never faults
+                // and reads nothing observable. SSE is part of the x86_64 baseline.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(data.as_ptr().add(offset).cast::<i8>()) };
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
 /// Which kernel set was selected at run time: `"avx512f"`, `"avx2+fma"`, `"neon"` or `"scalar"`.
 pub fn active_kernel() -> &'static str {
     kernels().name

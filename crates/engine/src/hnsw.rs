@@ -6,12 +6,19 @@
 //! - a node's links on a layer are at most `max_links(layer)` distinct other nodes that exist on that layer;
 //! - `entry` is a node of the highest level (`max_level`), or None when the graph is empty.
 //!
-//! Concurrency: inserts take `&self` and may run in parallel; each node's links sit behind their own lock
-//! and no thread ever holds two link locks at once, so insertion cannot deadlock. Searches run in
-//! parallel with each other (the caller keeps inserts and searches apart).
+//! Storage: links live in flat arrays of atomics, one fixed-size block per node and layer holding
+//! `[count, id, id, ...]` (layer 0 in one contiguous array), so a search reads a node's links with one
+//! indexed load and no lock.
+//!
+//! Concurrency: inserts take `&self` and may run in parallel. A writer changes a node's block only while
+//! holding that node's lock, and no thread ever holds two node locks at once, so insertion cannot deadlock.
+//! A reader (a concurrent insert's search) may see a block mid-update; every id it can read is a node that
+//! exists (all nodes are reserved before linking starts), so that only affects which path a search takes,
+//! as in hnswlib. Queries run while no insert runs (the caller keeps them apart), so they see whole blocks.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -20,6 +27,8 @@ pub trait Metric: Sync {
     type Query: ?Sized;
     fn to_query(&self, query: &Self::Query, node: u32) -> f32;
     fn between(&self, a: u32, b: u32) -> f32;
+    /// Starts loading a node's vector that will be compared soon (a hint).
+    fn prefetch(&self, _node: u32) {}
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,14 +37,15 @@ pub struct GraphParams {
     pub ef_construction: usize,
 }
 
-struct Node {
-    /// `links[layer]` for layers `0..=level`.
-    links: Vec<RwLock<Vec<u32>>>,
-}
-
 pub struct Graph {
     params: GraphParams,
-    nodes: Vec<Node>,
+    /// Layer 0: node `i` owns `layer0[i * block0 .. (i + 1) * block0]` = `[count, ids...]`.
+    layer0: Vec<AtomicU32>,
+    /// Layers 1..=level of node `i`: `upper[i]` holds `level` blocks of `1 + max_neighbors` slots.
+    upper: Vec<Box<[AtomicU32]>>,
+    levels: Vec<u8>,
+    /// Held by the one thread changing a node's blocks.
+    locks: Vec<Mutex<()>>,
     /// (entry node, its level).
     entry: RwLock<Option<(u32, usize)>>,
     visited: Mutex<Vec<Visited>>,
@@ -115,15 +125,23 @@ pub const MAX_LEVEL: usize = 16;
 
 impl Graph {
     pub fn new(params: GraphParams) -> Graph {
-        Graph { params, nodes: Vec::new(), entry: RwLock::new(None), visited: Mutex::new(Vec::new()) }
+        Graph {
+            params,
+            layer0: Vec::new(),
+            upper: Vec::new(),
+            levels: Vec::new(),
+            locks: Vec::new(),
+            entry: RwLock::new(None),
+            visited: Mutex::new(Vec::new()),
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.levels.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.levels.is_empty()
     }
 
     pub fn params(&self) -> GraphParams {
@@ -141,24 +159,64 @@ impl Graph {
     /// Adds nodes `len()..len()+levels.len()` with the given levels (no links yet); then call
     /// [`Graph::link`] for each of them, in parallel if wanted.
     pub fn reserve_nodes(&mut self, levels: &[usize]) {
+        let block0 = 1 + self.max_links(0);
+        let block = 1 + self.max_links(1);
+        self.layer0.reserve(levels.len() * block0);
         for &level in levels {
-            let links = (0..=level).map(|layer| RwLock::new(Vec::with_capacity(self.max_links(layer)))).collect();
-            self.nodes.push(Node { links });
+            self.layer0.extend((0..block0).map(|_| AtomicU32::new(0)));
+            self.upper.push((0..level * block).map(|_| AtomicU32::new(0)).collect());
+            self.levels.push(level as u8);
+            self.locks.push(Mutex::new(()));
         }
     }
 
     pub fn level(&self, node: u32) -> usize {
-        self.nodes[node as usize].links.len() - 1
+        self.levels[node as usize] as usize
+    }
+
+    /// The block `[count, ids...]` of a node on a layer (the layer must be ≤ the node's level).
+    fn block(&self, node: u32, layer: usize) -> &[AtomicU32] {
+        if layer == 0 {
+            let size = 1 + self.max_links(0);
+            &self.layer0[node as usize * size..(node as usize + 1) * size]
+        } else {
+            let size = 1 + self.max_links(1);
+            &self.upper[node as usize][(layer - 1) * size..layer * size]
+        }
+    }
+
+    /// Calls `f` with each link of a node on a layer, without copying or locking.
+    #[inline]
+    fn for_each_link(&self, node: u32, layer: usize, mut f: impl FnMut(u32)) {
+        let block = self.block(node, layer);
+        let count = (block[0].load(Relaxed) as usize).min(block.len() - 1);
+        for slot in &block[1..=count] {
+            f(slot.load(Relaxed));
+        }
     }
 
     /// The links of a node on a layer (a copy).
     pub fn links(&self, node: u32, layer: usize) -> Vec<u32> {
-        self.nodes[node as usize].links.get(layer).map(|l| l.read().clone()).unwrap_or_default()
+        let mut out = Vec::new();
+        if layer <= self.level(node) {
+            self.for_each_link(node, layer, |id| out.push(id));
+        }
+        out
+    }
+
+    /// Replaces a node's links on a layer. The caller holds the node's lock.
+    fn store_links(&self, node: u32, layer: usize, ids: &[u32]) {
+        let block = self.block(node, layer);
+        let count = ids.len().min(block.len() - 1);
+        for (slot, &id) in block[1..=count].iter().zip(ids) {
+            slot.store(id, Relaxed);
+        }
+        block[0].store(count as u32, Relaxed);
     }
 
     fn take_visited(&self) -> Visited {
         let mut visited = self.visited.lock().pop().unwrap_or(Visited { marks: Vec::new(), generation: 0 });
-        visited.reset(self.nodes.len());
+        visited.reset(self.len());
         visited
     }
 
@@ -189,16 +247,26 @@ impl Graph {
         let mut visited = self.take_visited();
         let mut entry_points = vec![Scored(current_distance, current)];
         for layer in (0..=level.min(top)).rev() {
-            visited.reset(self.nodes.len());
-            let mut found =
-                self.search_layer(&entry_points, self.params.ef_construction, layer, &distance_to, &mut visited, None);
+            visited.reset(self.len());
+            let mut found = self.search_layer(
+                &entry_points,
+                self.params.ef_construction,
+                layer,
+                &distance_to,
+                &|n| metric.prefetch(n),
+                &mut visited,
+                None,
+            );
             // A concurrent insert may already link back to this node: never link a node to itself.
             found.retain(|s| s.1 != node);
             if found.is_empty() {
                 continue;
             }
             let chosen = self.select(&found, self.max_links(layer), metric);
-            *self.nodes[node as usize].links[layer].write() = chosen.iter().map(|s| s.1).collect();
+            {
+                let _guard = self.locks[node as usize].lock();
+                self.store_links(node, layer, &chosen.iter().map(|s| s.1).collect::<Vec<_>>());
+            }
             for &Scored(d, neighbour) in &chosen {
                 self.add_reverse_link(neighbour, node, d, layer, metric);
             }
@@ -215,30 +283,30 @@ impl Graph {
 
     fn greedy(&self, mut current: u32, mut distance: f32, layer: usize, distance_to: &dyn Fn(u32) -> f32) -> (u32, f32) {
         loop {
-            let mut improved = false;
-            let links = self.nodes[current as usize].links[layer].read().clone();
-            for neighbour in links {
+            let mut best = (current, distance);
+            self.for_each_link(current, layer, |neighbour| {
                 let d = distance_to(neighbour);
-                if d < distance {
-                    distance = d;
-                    current = neighbour;
-                    improved = true;
+                if d < best.1 {
+                    best = (neighbour, d);
                 }
-            }
-            if !improved {
+            });
+            if best.0 == current {
                 return (current, distance);
             }
+            (current, distance) = best;
         }
     }
 
     /// Best-first search of one layer. With `accept`, only accepted nodes enter the result (all nodes are
     /// still traversed). Returns up to `ef` nodes sorted by distance.
+    #[allow(clippy::too_many_arguments)]
     fn search_layer(
         &self,
         entry_points: &[Scored],
         ef: usize,
         layer: usize,
         distance_to: &dyn Fn(u32) -> f32,
+        prefetch: &dyn Fn(u32),
         visited: &mut Visited,
         accept: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<Scored> {
@@ -255,17 +323,20 @@ impl Graph {
         while results.len() > ef {
             results.pop();
         }
-        let mut links = Vec::with_capacity(self.max_links(layer));
+        let mut fresh: Vec<u32> = Vec::with_capacity(self.max_links(layer));
         while let Some(std::cmp::Reverse(Scored(distance, node))) = candidates.pop() {
             if results.len() >= ef && results.peek().is_some_and(|worst| distance > worst.0) {
                 break;
             }
-            links.clear();
-            links.extend_from_slice(&self.nodes[node as usize].links[layer].read());
-            for &neighbour in &links {
-                if !visited.insert(neighbour) {
-                    continue;
+            // Unvisited neighbours first, their vectors requested ahead of the distance computations.
+            fresh.clear();
+            self.for_each_link(node, layer, |neighbour| {
+                if visited.insert(neighbour) {
+                    prefetch(neighbour);
+                    fresh.push(neighbour);
                 }
+            });
+            for &neighbour in &fresh {
                 let d = distance_to(neighbour);
                 let worth = results.len() < ef || results.peek().is_some_and(|worst| d < worst.0);
                 if worth {
@@ -299,18 +370,22 @@ impl Graph {
 
     fn add_reverse_link<M: Metric>(&self, node: u32, new: u32, distance: f32, layer: usize, metric: &M) {
         let limit = self.max_links(layer);
-        let mut links = self.nodes[node as usize].links[layer].write();
+        let _guard = self.locks[node as usize].lock();
+        let links = self.links(node, layer);
         if node == new || links.contains(&new) {
             return;
         }
         if links.len() < limit {
-            links.push(new);
+            let block = self.block(node, layer);
+            block[1 + links.len()].store(new, Relaxed);
+            block[0].store(links.len() as u32 + 1, Relaxed);
             return;
         }
         let mut candidates: Vec<Scored> = links.iter().map(|&l| Scored(metric.between(node, l), l)).collect();
         candidates.push(Scored(distance, new));
         candidates.sort_unstable();
-        *links = self.select(&candidates, limit, metric).into_iter().map(|s| s.1).collect();
+        let kept: Vec<u32> = self.select(&candidates, limit, metric).into_iter().map(|s| s.1).collect();
+        self.store_links(node, layer, &kept);
     }
 
     /// The `k` nearest accepted nodes to a query, searching with `ef` (≥ k).
@@ -329,8 +404,15 @@ impl Graph {
             (current, current_distance) = self.greedy(current, current_distance, layer, &distance_to);
         }
         let mut visited = self.take_visited();
-        let mut found =
-            self.search_layer(&[Scored(current_distance, current)], ef.max(k), 0, &distance_to, &mut visited, accept);
+        let mut found = self.search_layer(
+            &[Scored(current_distance, current)],
+            ef.max(k),
+            0,
+            &distance_to,
+            &|n| metric.prefetch(n),
+            &mut visited,
+            accept,
+        );
         self.return_visited(visited);
         found.truncate(k);
         found
@@ -340,14 +422,14 @@ impl Graph {
     pub fn write_links(&self, out: &mut Vec<u8>) {
         let entry = *self.entry.read();
         let push = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
-        push(out, self.nodes.len() as u32);
+        push(out, self.len() as u32);
         push(out, entry.map_or(u32::MAX, |(n, _)| n));
-        for node in &self.nodes {
-            push(out, (node.links.len() - 1) as u32);
-            for layer in &node.links {
-                let layer = layer.read();
-                push(out, layer.len() as u32);
-                for &l in layer.iter() {
+        for node in 0..self.len() as u32 {
+            push(out, self.level(node) as u32);
+            for layer in 0..=self.level(node) {
+                let links = self.links(node, layer);
+                push(out, links.len() as u32);
+                for l in links {
                     push(out, l);
                 }
             }
@@ -369,13 +451,13 @@ impl Graph {
             return None;
         }
         let mut graph = Graph::new(params);
-        graph.nodes.reserve(count);
+        let mut all_links: Vec<Vec<Vec<u32>>> = Vec::with_capacity(count);
         for _ in 0..count {
             let level = take(bytes)? as usize;
             if level > MAX_LEVEL {
                 return None;
             }
-            let mut links = Vec::with_capacity(level + 1);
+            let mut layers = Vec::with_capacity(level + 1);
             for layer in 0..=level {
                 let n = take(bytes)? as usize;
                 if n > graph.max_links(layer) {
@@ -389,16 +471,23 @@ impl Graph {
                     }
                     ids.push(id);
                 }
-                links.push(RwLock::new(ids));
+                layers.push(ids);
             }
-            graph.nodes.push(Node { links });
+            all_links.push(layers);
         }
         // Every link must point at a node that exists on that layer.
-        for node in &graph.nodes {
-            for (layer, ids) in node.links.iter().enumerate() {
-                if ids.read().iter().any(|&id| graph.nodes[id as usize].links.len() <= layer) {
+        for layers in &all_links {
+            for (layer, ids) in layers.iter().enumerate() {
+                if ids.iter().any(|&id| all_links[id as usize].len() <= layer) {
                     return None;
                 }
+            }
+        }
+        let levels: Vec<usize> = all_links.iter().map(|layers| layers.len() - 1).collect();
+        graph.reserve_nodes(&levels);
+        for (node, layers) in all_links.iter().enumerate() {
+            for (layer, ids) in layers.iter().enumerate() {
+                graph.store_links(node as u32, layer, ids);
             }
         }
         *graph.entry.write() = match entry {

@@ -87,6 +87,10 @@ impl Metric for StoredMetric<'_> {
         }
     }
 
+    fn prefetch(&self, slot: u32) {
+        distance::prefetch(self.vector(slot));
+    }
+
     fn between(&self, a: u32, b: u32) -> f32 {
         let (va, vb) = (self.vector(a), self.vector(b));
         match self.space {
