@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex as StdMutex, OnceLock};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde_json::{json, Value};
 
-use crate::collection::{CollectionData, GetColumns};
+use crate::collection::{CollectionData, GetColumns, WritePlan};
 use crate::config::CollectionConfig;
 use crate::index::{GraphParams, VectorIndex};
 use crate::error::{Error, Result};
@@ -623,21 +623,7 @@ impl Engine {
         let mut state = self.write_state(&handle)?;
         let data = state.data.as_ref().ok_or_else(|| Error::internal("collection not loaded"))?;
         let plan = data.plan_write(batch)?;
-        self.persist(|s| s.write(collection_id, &plan))?;
-        if let Some(dimension) = plan.new_dimension {
-            state.dimension = Some(dimension);
-        }
-        state.seq = plan.seq;
-        state.data.as_mut().ok_or_else(|| Error::internal("collection not loaded"))?.apply(plan)?;
-        self.after_write(collection_id, &mut state);
-        Ok(())
-    }
-
-    fn after_write(&self, collection_id: &str, state: &mut CollectionState) {
-        let mut store = self.store.lock();
-        if let Some(store) = store.as_mut() {
-            self.maybe_snapshot(store, collection_id, state, false);
-        }
+        self.commit(collection_id, &mut state, plan)
     }
 
     /// Returns the count Chroma reports.
@@ -646,11 +632,22 @@ impl Engine {
         let mut state = self.write_state(&handle)?;
         let data = state.data.as_ref().ok_or_else(|| Error::internal("collection not loaded"))?;
         let (plan, reported) = data.plan_delete(request);
+        self.commit(collection_id, &mut state, plan)?;
+        Ok(reported)
+    }
+
+    /// Persists a planned write, applies it to memory, then writes an index snapshot if one is due.
+    fn commit(&self, collection_id: &str, state: &mut CollectionState, plan: WritePlan) -> Result<()> {
         self.persist(|s| s.write(collection_id, &plan))?;
+        if let Some(dimension) = plan.new_dimension {
+            state.dimension = Some(dimension);
+        }
         state.seq = plan.seq;
         state.data.as_mut().ok_or_else(|| Error::internal("collection not loaded"))?.apply(plan)?;
-        self.after_write(collection_id, &mut state);
-        Ok(reported)
+        if let Some(store) = self.store.lock().as_mut() {
+            self.maybe_snapshot(store, collection_id, state, false);
+        }
+        Ok(())
     }
 
     pub fn count(&self, collection_id: &str) -> Result<usize> {
