@@ -348,15 +348,17 @@ impl CollectionData {
         }
         let filtered = request.filter.ids.is_some() || request.filter.has_predicate();
         let allowed = filtered.then(|| self.matching_rows(&request.filter));
-        // Several query embeddings run on all cores.
-        Ok((0..queries.rows())
-            .into_par_iter()
-            .map(|q| {
-                let hits: Vec<Hit> = index.search(queries.row(q), request.n_results, allowed.as_deref());
-                let rows: Vec<u64> = hits.iter().map(|h| h.row).collect();
-                self.columns(&rows, request.include, Some(hits.iter().map(|h| h.distance).collect()))
-            })
-            .collect())
+        let answer = |q: usize| {
+            let hits: Vec<Hit> = index.search(queries.row(q), request.n_results, allowed.as_deref());
+            let rows: Vec<u64> = hits.iter().map(|h| h.row).collect();
+            self.columns(&rows, request.include, Some(hits.iter().map(|h| h.distance).collect()))
+        };
+        // Several query embeddings run on all cores; one runs here, without a hop to the rayon pool (a
+        // thread wake-up costs as much as a small search).
+        Ok(match queries.rows() {
+            1 => vec![answer(0)],
+            rows => (0..rows).into_par_iter().map(answer).collect(),
+        })
     }
 
     fn columns(&self, rows: &[u64], include: Include, distances: Option<Vec<f32>>) -> GetColumns {
