@@ -195,6 +195,26 @@ describe("record operations match an in-memory model", () => {
       expect(got.metadatas[i], `metadata of ${id}`).toEqual(record.metadata);
       expect(got.documents[i], `document of ${id}`).toEqual(record.document);
     });
+    // Filters are answered by the metadata index: after every step they select exactly the model's records.
+    for (const key of META_KEYS) {
+      const values = model.order.map((id) => model.records.get(id)!.metadata?.[key]).filter((v) => v !== undefined);
+      const scalar = values.find((v) => !Array.isArray(v)) as Scalar | undefined;
+      const element = (values.find((v) => Array.isArray(v)) as Scalar[] | undefined)?.[0];
+      const cases: [object, (v: unknown) => boolean][] = [];
+      if (scalar !== undefined) {
+        const equal = (v: unknown) => v !== undefined && !Array.isArray(v) && scalarEquals(v as Scalar, scalar);
+        cases.push([{ [key]: scalar }, equal], [{ [key]: { $ne: scalar } }, (v) => !equal(v)]);
+        if (typeof scalar === "number") cases.push([{ [key]: { $gte: scalar } }, (v) => typeof v === "number" && v >= scalar]);
+      }
+      if (element !== undefined) {
+        const has = (v: unknown) => Array.isArray(v) && v.some((x) => scalarEquals(x, element));
+        cases.push([{ [key]: { $contains: element } }, has], [{ [key]: { $not_contains: element } }, (v) => !has(v)]);
+      }
+      for (const [where, test] of cases) {
+        const expected = model.order.filter((id) => test(model.records.get(id)!.metadata?.[key]));
+        expect((await col.get({ where, include: [] })).ids, `get where ${JSON.stringify(where)}`).toEqual(expected);
+      }
+    }
     // get by ids in a scrambled order returns the same records, in insertion order.
     const requested = [...model.order].reverse().concat(["never-added"]);
     expect((await col.get({ ids: requested })).ids).toEqual(model.order);

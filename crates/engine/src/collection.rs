@@ -2,10 +2,11 @@
 //! vector index together. Writes are planned first (pure), persisted by the caller, then applied, so a
 //! failed persist leaves memory untouched.
 //!
-//! Invariants: `by_id` and `records` hold the same set of rows; every record row has a vector in `index`
-//! (once the dimension is known, every record has an embedding); rows only grow, so row order is
-//! insertion order.
+//! Invariants: `by_id`, `records` and `metadata_index` hold the same set of rows, and the metadata index
+//! reflects each record's current metadata; every record row has a vector in `index` (once the dimension
+//! is known, every record has an embedding); rows only grow, so row order is insertion order.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
@@ -15,6 +16,7 @@ use crate::distance::Space;
 use crate::error::{Error, Result};
 use crate::index::{GraphParams, Hit, VectorIndex};
 use crate::metadata::{Metadata, UpdateMetadata};
+use crate::metadata_index::{MetadataIndex, RowSet};
 use crate::request::{DeleteRequest, Filter, GetRequest, Include, QueryRequest, WriteBatch, WriteKind};
 
 /// One stored record, without its vector (the index holds it).
@@ -45,6 +47,7 @@ pub struct WritePlan {
 pub struct CollectionData {
     records: BTreeMap<u64, Record>,
     by_id: HashMap<String, u64>,
+    metadata_index: MetadataIndex,
     next_row: u64,
     space: Space,
     graph_params: GraphParams,
@@ -78,6 +81,7 @@ impl CollectionData {
         CollectionData {
             records: BTreeMap::new(),
             by_id: HashMap::new(),
+            metadata_index: MetadataIndex::new(),
             next_row: 0,
             space: hnsw.space,
             graph_params,
@@ -120,6 +124,7 @@ impl CollectionData {
                 new_vectors.extend_from_slice(&vector);
             }
             data.by_id.insert(loaded.record.id.clone(), loaded.row);
+            data.metadata_index.insert(loaded.row, loaded.record.metadata.as_ref());
             data.records.insert(loaded.row, loaded.record);
         }
         if !new_rows.is_empty() {
@@ -281,11 +286,16 @@ impl CollectionData {
                     }
                     self.next_row = self.next_row.max(row + 1);
                     self.by_id.insert(record.id.clone(), row);
+                    if let Some(old) = self.records.get(&row) {
+                        self.metadata_index.remove(row, old.metadata.as_ref());
+                    }
+                    self.metadata_index.insert(row, record.metadata.as_ref());
                     self.records.insert(row, record);
                 }
                 Change::Delete { row } => {
                     if let Some(record) = self.records.remove(&row) {
                         self.by_id.remove(&record.id);
+                        self.metadata_index.remove(row, record.metadata.as_ref());
                     }
                     if let Some(index) = self.index.as_mut() {
                         index.remove(row);
@@ -300,21 +310,21 @@ impl CollectionData {
         Ok(())
     }
 
-    /// Rows matching ids ∩ where ∩ where_document, in row (insertion) order.
+    /// Rows matching ids ∩ where ∩ where_document, in row (insertion) order. The `where` clause is
+    /// answered by the metadata index; only document tests look at records one by one.
     fn matching_rows(&self, filter: &Filter) -> Vec<u64> {
-        let matches = |record: &Record| {
-            filter.where_clause.as_ref().is_none_or(|w| w.matches(record.metadata.as_ref(), record.document.as_deref()))
-                && filter.where_document.as_ref().is_none_or(|w| w.matches(record.document.as_deref()))
+        let within: Cow<'_, RowSet> = match &filter.ids {
+            Some(ids) => Cow::Owned(ids.iter().filter_map(|id| self.by_id.get(id).copied()).collect()),
+            None => Cow::Borrowed(self.metadata_index.all()),
         };
-        match &filter.ids {
-            Some(ids) => {
-                let mut rows: Vec<u64> = ids.iter().filter_map(|id| self.by_id.get(id).copied()).collect();
-                rows.sort_unstable();
-                rows.dedup();
-                rows.retain(|row| matches(&self.records[row]));
-                rows
-            }
-            None => self.records.iter().filter(|(_, r)| matches(r)).map(|(&row, _)| row).collect(),
+        let document = |row: u64| self.records.get(&row).and_then(|r| r.document.as_deref());
+        let rows = match &filter.where_clause {
+            Some(clause) => Cow::Owned(self.metadata_index.select(clause, &within, &document)),
+            None => within,
+        };
+        match &filter.where_document {
+            Some(test) => rows.iter().filter(|&row| test.matches(document(row))).collect(),
+            None => rows.iter().collect(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod filter;
 pub mod hnsw;
 pub mod index;
 pub mod metadata;
+pub mod metadata_index;
 pub mod names;
 pub mod request;
 pub mod storage;
