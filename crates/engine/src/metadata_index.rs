@@ -15,17 +15,13 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
-use roaring::RoaringTreemap;
+use roaring::{MultiOps, RoaringTreemap};
 
 use crate::filter::{Comparison, Number, Scalar, Where};
 use crate::metadata::{Metadata, MetadataValue};
 
 /// A set of rows, iterated in ascending (insertion) order.
 pub type RowSet = RoaringTreemap;
-
-/// Ranges covering more distinct values than this are gathered into one sorted list instead of merged
-/// set by set (a range over unique floats would otherwise merge thousands of one-row sets).
-const MERGE_LIMIT: usize = 32;
 
 /// A number as an ordered map key. The order is the exact numeric order of `Number::compare`, so an int
 /// and a float of equal value are one key, as they are equal to Chroma's filters. Metadata numbers come
@@ -57,12 +53,93 @@ fn is_nan(n: Number) -> bool {
     matches!(n, Number::Float(f) if f.is_nan())
 }
 
+/// The rows holding one value: a short sorted list while there are few (most values of a near-unique
+/// key such as a timestamp), a compressed set beyond that.
+#[derive(Debug)]
+enum Postings {
+    Few(Vec<u64>),
+    Many(RowSet),
+}
+
+/// Most rows a `Postings::Few` list holds.
+const FEW_MAX: usize = 32;
+
+impl Default for Postings {
+    fn default() -> Self {
+        Postings::Few(Vec::new())
+    }
+}
+
+impl Postings {
+    fn insert(&mut self, row: u64) {
+        match self {
+            Postings::Few(rows) => match rows.binary_search(&row) {
+                Ok(_) => {}
+                Err(_) if rows.len() >= FEW_MAX => {
+                    let mut set: RowSet = rows.iter().copied().collect();
+                    set.insert(row);
+                    *self = Postings::Many(set);
+                }
+                Err(at) => rows.insert(at, row),
+            },
+            Postings::Many(set) => {
+                set.insert(row);
+            }
+        }
+    }
+
+    fn remove(&mut self, row: u64) {
+        match self {
+            Postings::Few(rows) => {
+                if let Ok(at) = rows.binary_search(&row) {
+                    rows.remove(at);
+                }
+            }
+            Postings::Many(set) => {
+                set.remove(row);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Postings::Few(rows) => rows.is_empty(),
+            Postings::Many(set) => set.is_empty(),
+        }
+    }
+
+    fn rows(&self) -> Cow<'_, RowSet> {
+        match self {
+            Postings::Few(rows) => Cow::Owned(RowSet::from_sorted_iter(rows.iter().copied()).unwrap_or_default()),
+            Postings::Many(set) => Cow::Borrowed(set),
+        }
+    }
+}
+
+/// The union of several postings: short lists gathered and sorted once, sets merged in one pass.
+fn union<'a>(postings: impl Iterator<Item = &'a Postings>) -> RowSet {
+    let mut few: Vec<u64> = Vec::new();
+    let mut many: Vec<&RowSet> = Vec::new();
+    for p in postings {
+        match p {
+            Postings::Few(rows) => few.extend_from_slice(rows),
+            Postings::Many(set) => many.push(set),
+        }
+    }
+    few.sort_unstable();
+    let gathered = RowSet::from_sorted_iter(few).unwrap_or_default();
+    match many.is_empty() {
+        true => gathered,
+        false => many.into_iter().union() | gathered,
+    }
+}
+
 /// Rows by value, for one kind of occurrence (scalar values, or elements of list values).
 #[derive(Debug, Default)]
 struct ValueSets {
-    bools: [RowSet; 2],
-    numbers: BTreeMap<NumberKey, RowSet>,
-    strings: HashMap<String, RowSet>,
+    bools: [Postings; 2],
+    numbers: BTreeMap<NumberKey, Postings>,
+    strings: HashMap<String, Postings>,
 }
 
 /// One scalar, borrowed from a metadata value or a list element.
@@ -75,7 +152,7 @@ enum Atom<'a> {
 
 impl ValueSets {
     fn is_empty(&self) -> bool {
-        self.bools.iter().all(RowSet::is_empty) && self.numbers.is_empty() && self.strings.is_empty()
+        self.bools.iter().all(Postings::is_empty) && self.numbers.is_empty() && self.strings.is_empty()
     }
 
     fn insert(&mut self, atom: Atom<'_>, row: u64) {
@@ -91,7 +168,7 @@ impl ValueSets {
                     set.insert(row);
                 }
                 None => {
-                    self.strings.insert(s.to_owned(), RowSet::from_iter([row]));
+                    self.strings.insert(s.to_owned(), Postings::Few(vec![row]));
                 }
             },
         }
@@ -124,7 +201,7 @@ impl ValueSets {
 
     /// Rows holding a value equal to the operand (Chroma's equality: numbers across int and float, bools
     /// and strings only within their own type).
-    fn equal(&self, operand: &Scalar) -> Option<&RowSet> {
+    fn equal(&self, operand: &Scalar) -> Option<&Postings> {
         match operand {
             Scalar::Bool(b) => Some(&self.bools[*b as usize]),
             Scalar::Int(i) => self.numbers.get(&NumberKey(Number::Int(*i))),
@@ -135,23 +212,13 @@ impl ValueSets {
 
     /// Rows holding a number within the bounds.
     fn range(&self, lower: Bound<NumberKey>, upper: Bound<NumberKey>) -> RowSet {
-        let sets: Vec<&RowSet> = self.numbers.range((lower, upper)).map(|(_, set)| set).collect();
-        if sets.len() <= MERGE_LIMIT {
-            let mut rows = RowSet::new();
-            for set in sets {
-                rows |= set;
-            }
-            return rows;
-        }
-        let mut rows: Vec<u64> = sets.iter().flat_map(|set| set.iter()).collect();
-        rows.sort_unstable();
-        RowSet::from_sorted_iter(rows).unwrap_or_default()
+        union(self.numbers.range((lower, upper)).map(|(_, postings)| postings))
     }
 }
 
 /// Rows holding a value equal to the operand, or none.
 fn equal<'a>(operand: &Scalar, sets: &'a ValueSets) -> Cow<'a, RowSet> {
-    sets.equal(operand).map_or_else(|| Cow::Owned(RowSet::new()), Cow::Borrowed)
+    sets.equal(operand).map_or_else(|| Cow::Owned(RowSet::new()), Postings::rows)
 }
 
 /// The sets of one metadata key.
@@ -252,15 +319,7 @@ impl MetadataIndex {
             Some(sets) => (&sets.scalars, &sets.elements),
             None => (&empty, &empty),
         };
-        let any_equal = |operands: &[Scalar]| -> RowSet {
-            let mut rows = RowSet::new();
-            for operand in operands {
-                if let Some(set) = scalars.equal(operand) {
-                    rows |= set;
-                }
-            }
-            rows
-        };
+        let any_equal = |operands: &[Scalar]| -> RowSet { union(operands.iter().filter_map(|o| scalars.equal(o))) };
         let key = |n: &Number| NumberKey(*n);
         match comparison {
             Comparison::Eq(s) => within & equal(s, scalars).as_ref(),
@@ -363,7 +422,23 @@ mod tests {
     }
 
     #[test]
-    fn wide_ranges_are_gathered_in_order() {
+    fn postings_grow_into_sets_and_shrink() {
+        let metadatas: Vec<Option<Value>> = (0..100).map(|i| Some(json!({"v": i % 2, "s": "same"}))).collect();
+        let (mut index, mut parsed) = index(&metadatas);
+        for row in (0..100).step_by(3) {
+            index.remove(row, parsed[row as usize].as_ref());
+            parsed[row as usize] = None;
+        }
+        let mut index_all: Vec<u64> = index.all().iter().collect();
+        index_all.retain(|&r| r % 3 != 0);
+        assert_eq!(index.all().len() as usize, index_all.len());
+        for filter in [json!({"v": 0}), json!({"v": {"$ne": 1}}), json!({"s": "same"}), json!({"v": {"$in": [0, 1]}})] {
+            check(&index, &parsed, filter);
+        }
+    }
+
+    #[test]
+    fn wide_ranges_over_many_values() {
         let metadatas: Vec<Option<Value>> = (0..500).map(|i| Some(json!({"t": i as f64 / 7.0, "n": i % 3}))).collect();
         let (index, parsed) = index(&metadatas);
         check(&index, &parsed, json!({"t": {"$gt": 10.0}}));
