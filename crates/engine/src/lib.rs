@@ -12,6 +12,7 @@ pub mod index;
 pub mod metadata;
 pub mod names;
 pub mod request;
+pub mod row_map;
 pub mod storage;
 
 pub use engine::{DatabaseInfo, Engine, DEFAULT_DATABASE, DEFAULT_TENANT};

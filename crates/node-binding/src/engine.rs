@@ -15,6 +15,7 @@ use napi::Env;
 use napi_derive::napi;
 use serde_json::{json, Value};
 
+use crate::memory;
 use crate::task::{spawn, Floats, IntoJs, Job};
 
 #[napi]
@@ -268,7 +269,15 @@ impl NativeEngine {
         let engine = self.inner.clone();
         // Copied on the JS thread: the worker never touches JS memory.
         let embeddings = embeddings(values, dimension);
-        spawn(move || engine.write(&collection_id, &WriteBatch::parse(kind, &request_json, embeddings)?))
+        let large = embeddings.as_ref().is_some_and(|(data, _)| data.len() * 4 >= memory::TRIM_AFTER_BYTES);
+        spawn(move || {
+            let written = engine.write(&collection_id, &WriteBatch::parse(kind, &request_json, embeddings)?);
+            // After the batch and the write's temporaries are freed.
+            if large {
+                memory::release_free_memory();
+            }
+            written
+        })
     }
 
     #[napi]

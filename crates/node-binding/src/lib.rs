@@ -2,6 +2,7 @@
 //! its own lives here.
 
 mod engine;
+mod memory;
 mod task;
 
 /// Version of the engine crate.
