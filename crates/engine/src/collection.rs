@@ -4,10 +4,12 @@
 //!
 //! Invariants: `by_id`, `records` and `metadata_index` hold the same set of rows, and the metadata index
 //! reflects each record's current metadata; every record row has a vector in `index` (once the dimension
-//! is known, every record has an embedding); rows only grow, so row order is insertion order.
+//! is known, every record has an embedding); rows only grow, so row order is insertion order. Rows are
+//! also dense (numbered up from 0, never reused), so `records` is a flat [`RowMap`] rather than a tree.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -18,35 +20,38 @@ use crate::index::{GraphParams, Hit, VectorIndex};
 use crate::metadata::{Metadata, UpdateMetadata};
 use crate::metadata_index::{MetadataIndex, RowSet};
 use crate::request::{DeleteRequest, Filter, GetRequest, Include, QueryRequest, WriteBatch, WriteKind};
+use crate::row_map::RowMap;
 
-/// One stored record, without its vector (the index holds it).
+/// One stored record, without its vector (the index holds it). The id is shared with the id → row map.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    pub id: String,
+    pub id: Arc<str>,
     pub document: Option<String>,
     pub uri: Option<String>,
     pub metadata: Option<Metadata>,
 }
 
-/// A planned change to one row. `embedding` is set when the row's vector is new or replaced.
+/// A planned change to one row. `embedding` is set when the row's vector is new or replaced; it borrows
+/// the write batch's flat buffer, so planning copies no vector.
 #[derive(Debug, Clone)]
-pub enum Change {
-    Put { row: u64, record: Record, embedding: Option<Vec<f32>> },
+pub enum Change<'a> {
+    Put { row: u64, record: Record, embedding: Option<&'a [f32]> },
     Delete { row: u64 },
 }
 
 /// What a write will do: the changes and the dimension it fixes (first embeddings).
 #[derive(Debug, Clone, Default)]
-pub struct WritePlan {
-    pub changes: Vec<Change>,
+pub struct WritePlan<'a> {
+    pub changes: Vec<Change<'a>>,
     pub new_dimension: Option<usize>,
     /// The write's sequence number: one more than the collection's last.
     pub seq: u64,
 }
 
 pub struct CollectionData {
-    records: BTreeMap<u64, Record>,
-    by_id: HashMap<String, u64>,
+    records: RowMap<Record>,
+    /// Keys share the records' id strings.
+    by_id: HashMap<Arc<str>, u64>,
     metadata_index: MetadataIndex,
     next_row: u64,
     space: Space,
@@ -79,7 +84,7 @@ impl CollectionData {
             ef_search: hnsw.ef_search,
         };
         CollectionData {
-            records: BTreeMap::new(),
+            records: RowMap::new(),
             by_id: HashMap::new(),
             metadata_index: MetadataIndex::new(),
             next_row: 0,
@@ -205,7 +210,7 @@ impl CollectionData {
     }
 
     /// Plans add / upsert / update with Chroma's semantics. Pure: `self` is unchanged.
-    pub fn plan_write(&self, batch: &WriteBatch) -> Result<WritePlan> {
+    pub fn plan_write<'a>(&self, batch: &'a WriteBatch) -> Result<WritePlan<'a>> {
         let mut plan = WritePlan { seq: self.seq + 1, ..WritePlan::default() };
         if let Some(embeddings) = &batch.embeddings {
             match self.dimension() {
@@ -218,15 +223,15 @@ impl CollectionData {
         }
         let mut next_row = self.next_row;
         for (i, id) in batch.ids.iter().enumerate() {
-            let embedding = batch.embeddings.as_ref().map(|e| e.row(i).to_vec());
+            let embedding = batch.embeddings.as_ref().map(|e| e.row(i));
             let document = batch.documents.as_ref().and_then(|d| d[i].clone());
             let uri = batch.uris.as_ref().and_then(|u| u[i].clone());
             let metadata = batch.metadatas.as_ref().and_then(|m| m[i].as_ref());
-            match (self.by_id.get(id), batch.kind) {
+            match (self.by_id.get(id.as_str()), batch.kind) {
                 // add skips existing ids; update ignores missing ones.
                 (Some(_), WriteKind::Add) | (None, WriteKind::Update) => {}
                 (None, _) => {
-                    let record = Record { id: id.clone(), document, uri, metadata: metadata.and_then(insert_metadata) };
+                    let record = Record { id: Arc::from(id.as_str()), document, uri, metadata: metadata.and_then(insert_metadata) };
                     plan.changes.push(Change::Put { row: next_row, record, embedding });
                     next_row += 1;
                 }
@@ -249,7 +254,7 @@ impl CollectionData {
     }
 
     /// Plans a delete; returns the plan and the count Chroma reports.
-    pub fn plan_delete(&self, request: &DeleteRequest) -> (WritePlan, usize) {
+    pub fn plan_delete(&self, request: &DeleteRequest) -> (WritePlan<'static>, usize) {
         let rows: Vec<u64> = if request.filter.has_predicate() {
             let mut rows = self.matching_rows(&request.filter);
             if let Some(limit) = request.limit {
@@ -269,20 +274,19 @@ impl CollectionData {
     }
 
     /// Applies a plan that has been persisted.
-    pub fn apply(&mut self, plan: WritePlan) -> Result<()> {
+    pub fn apply(&mut self, plan: WritePlan<'_>) -> Result<()> {
         if let Some(dimension) = plan.new_dimension {
             self.index_for(dimension)?;
         }
         self.seq = plan.seq;
         self.changes_since_snapshot += plan.changes.len();
-        let mut new_rows = Vec::new();
+        // (row, vector borrowed from the batch): the index copies each vector once, into its own store.
         let mut new_vectors = Vec::new();
         for change in plan.changes {
             match change {
                 Change::Put { row, record, embedding } => {
                     if let Some(vector) = embedding {
-                        new_rows.push(row);
-                        new_vectors.extend_from_slice(&vector);
+                        new_vectors.push((row, vector));
                     }
                     self.next_row = self.next_row.max(row + 1);
                     self.by_id.insert(record.id.clone(), row);
@@ -303,9 +307,8 @@ impl CollectionData {
                 }
             }
         }
-        if !new_rows.is_empty() {
-            let dimension = new_vectors.len() / new_rows.len();
-            self.index_for(dimension)?.put(&new_rows, &new_vectors);
+        if let Some(&(_, first)) = new_vectors.first() {
+            self.index_for(first.len())?.put_each(new_vectors);
         }
         Ok(())
     }
@@ -314,7 +317,7 @@ impl CollectionData {
     /// answered by the metadata index; only document tests look at records one by one.
     fn matching_rows(&self, filter: &Filter) -> Vec<u64> {
         let within: Cow<'_, RowSet> = match &filter.ids {
-            Some(ids) => Cow::Owned(ids.iter().filter_map(|id| self.by_id.get(id).copied()).collect()),
+            Some(ids) => Cow::Owned(ids.iter().filter_map(|id| self.by_id.get(id.as_str()).copied()).collect()),
             None => Cow::Borrowed(self.metadata_index.all()),
         };
         let document = |row: u64| self.records.get(&row).and_then(|r| r.document.as_deref());
@@ -350,7 +353,7 @@ impl CollectionData {
         }
         // Chroma fails with an internal "Error finding id" here; chromalite names the id in a NotFound.
         if let (Some(ids), false) = (&request.filter.ids, request.filter.has_predicate()) {
-            if let Some(missing) = ids.iter().find(|id| !self.by_id.contains_key(*id)) {
+            if let Some(missing) = ids.iter().find(|id| !self.by_id.contains_key(id.as_str())) {
                 return Err(Error::NotFound {
                     message: format!("Error finding id: [{missing}] is not in the collection, so it cannot restrict a query"),
                 });
@@ -374,7 +377,7 @@ impl CollectionData {
     fn columns(&self, rows: &[u64], include: Include, distances: Option<Vec<f32>>) -> GetColumns {
         let records: Vec<&Record> = rows.iter().map(|row| &self.records[row]).collect();
         GetColumns {
-            ids: records.iter().map(|r| r.id.clone()).collect(),
+            ids: records.iter().map(|r| r.id.to_string()).collect(),
             embeddings: include.embeddings.then(|| {
                 let mut flat = Vec::new();
                 if let Some(index) = &self.index {

@@ -637,7 +637,7 @@ impl Engine {
     }
 
     /// Persists a planned write, applies it to memory, then writes an index snapshot if one is due.
-    fn commit(&self, collection_id: &str, state: &mut CollectionState, plan: WritePlan) -> Result<()> {
+    fn commit(&self, collection_id: &str, state: &mut CollectionState, plan: WritePlan<'_>) -> Result<()> {
         self.persist(|s| s.write(collection_id, &plan))?;
         if let Some(dimension) = plan.new_dimension {
             state.dimension = Some(dimension);

@@ -7,8 +7,9 @@
 //! - `entry` is a node of the highest level (`max_level`), or None when the graph is empty.
 //!
 //! Storage: links live in flat arrays of atomics, one fixed-size block per node and layer holding
-//! `[count, id, id, ...]` (layer 0 in one contiguous array), so a search reads a node's links with one
-//! indexed load and no lock.
+//! `[count, id, id, ...]`: layer 0 in one array indexed by node, the upper layers of all nodes in a second
+//! array (a node's blocks contiguous, found through a per-node start), so a search reads a node's links
+//! with one indexed load and no lock, and a node costs no allocation of its own.
 //!
 //! Concurrency: inserts take `&self` and may run in parallel. A writer changes a node's block only while
 //! holding that node's lock, and no thread ever holds two node locks at once, so insertion cannot deadlock.
@@ -21,6 +22,8 @@ use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use parking_lot::{Mutex, RwLock};
+
+use crate::row_map::grow_for;
 
 /// Distances between stored nodes and from a prepared query to a node.
 pub trait Metric: Sync {
@@ -41,8 +44,10 @@ pub struct Graph {
     params: GraphParams,
     /// Layer 0: node `i` owns `layer0[i * block0 .. (i + 1) * block0]` = `[count, ids...]`.
     layer0: Vec<AtomicU32>,
-    /// Layers 1..=level of node `i`: `upper[i]` holds `level` blocks of `1 + max_neighbors` slots.
-    upper: Vec<Box<[AtomicU32]>>,
+    /// Layers 1..=level of all nodes, `1 + max_neighbors` slots per block: node `i`'s `level` blocks start
+    /// at block `upper_start[i]`.
+    upper: Vec<AtomicU32>,
+    upper_start: Vec<u32>,
     levels: Vec<u8>,
     /// Held by the one thread changing a node's blocks.
     locks: Vec<Mutex<()>>,
@@ -72,15 +77,19 @@ impl Ord for Scored {
     }
 }
 
-/// A reusable visited set: a node is visited when its mark equals the current generation.
+/// A reusable visited set: a node is visited when its mark equals the current generation. One exists per
+/// thread that searches at once, each with a mark per node: u16 marks keep that small (the marks are
+/// cleared once every 65,535 searches).
 struct Visited {
-    marks: Vec<u32>,
-    generation: u32,
+    marks: Vec<u16>,
+    generation: u16,
 }
 
 impl Visited {
     fn reset(&mut self, len: usize) {
         if self.marks.len() < len {
+            let missing = len - self.marks.len();
+            grow_for(&mut self.marks, missing);
             self.marks.resize(len, 0);
         }
         self.generation = self.generation.wrapping_add(1);
@@ -129,6 +138,7 @@ impl Graph {
             params,
             layer0: Vec::new(),
             upper: Vec::new(),
+            upper_start: Vec::new(),
             levels: Vec::new(),
             locks: Vec::new(),
             entry: RwLock::new(None),
@@ -161,10 +171,15 @@ impl Graph {
     pub fn reserve_nodes(&mut self, levels: &[usize]) {
         let block0 = 1 + self.max_links(0);
         let block = 1 + self.max_links(1);
+        let upper_blocks: usize = levels.iter().sum();
         self.layer0.reserve(levels.len() * block0);
+        self.upper.reserve(upper_blocks * block);
+        self.upper_start.reserve(levels.len());
         for &level in levels {
             self.layer0.extend((0..block0).map(|_| AtomicU32::new(0)));
-            self.upper.push((0..level * block).map(|_| AtomicU32::new(0)).collect());
+            let start = self.upper.len() / block;
+            self.upper_start.push(u32::try_from(start).expect("fewer upper blocks than nodes"));
+            self.upper.extend((0..level * block).map(|_| AtomicU32::new(0)));
             self.levels.push(level as u8);
             self.locks.push(Mutex::new(()));
         }
@@ -181,7 +196,8 @@ impl Graph {
             &self.layer0[node as usize * size..(node as usize + 1) * size]
         } else {
             let size = 1 + self.max_links(1);
-            &self.upper[node as usize][(layer - 1) * size..layer * size]
+            let start = (self.upper_start[node as usize] as usize + layer - 1) * size;
+            &self.upper[start..start + size]
         }
     }
 

@@ -13,6 +13,7 @@ pub mod metadata;
 pub mod metadata_index;
 pub mod names;
 pub mod request;
+pub mod row_map;
 pub mod storage;
 
 pub use engine::{DatabaseInfo, Engine, DEFAULT_DATABASE, DEFAULT_TENANT};

@@ -253,7 +253,7 @@ impl Store {
     }
 
     /// Persists a planned write in one transaction.
-    pub fn write(&mut self, collection_id: &str, plan: &WritePlan) -> Result<()> {
+    pub fn write(&mut self, collection_id: &str, plan: &WritePlan<'_>) -> Result<()> {
         let tx = self.connection.transaction()?;
         if let Some(dimension) = plan.new_dimension {
             tx.execute("UPDATE collections SET dimension = ?2 WHERE id = ?1", params![collection_id, dimension as i64])?;
@@ -370,7 +370,7 @@ impl Store {
     }
 }
 
-fn write_changes(tx: &Transaction, collection_id: &str, plan: &WritePlan) -> Result<()> {
+fn write_changes(tx: &Transaction, collection_id: &str, plan: &WritePlan<'_>) -> Result<()> {
     // A row's seq is that of the write that last set its vector (the index snapshot replays newer ones).
     let mut put = tx.prepare_cached(
         "INSERT INTO records (collection_id, row, id, embedding, document, uri, metadata, seq)
@@ -389,7 +389,7 @@ fn write_changes(tx: &Transaction, collection_id: &str, plan: &WritePlan) -> Res
                     collection_id,
                     *row as i64,
                     record.id,
-                    embedding.as_ref().map(|e| encode_embedding(e)),
+                    embedding.map(encode_embedding),
                     record.document,
                     record.uri,
                     record.metadata.as_ref().map(|m| metadata_to_json(m).to_string()),
