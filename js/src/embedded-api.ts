@@ -1,7 +1,8 @@
 /**
  * `ChromaApi` over the native engine, in process. The engine opens lazily on the first call (so constructors stay
- * synchronous and cheap); a failed open is retried on the next call. Requests go down as JSON, embeddings as one
- * flat `Float32Array`; result embeddings come back flat and are reshaped here into per-record arrays.
+ * synchronous and cheap); a failed open is retried on the next call. Requests go down as JSON (query, the hot path:
+ * its filters only), embeddings as one flat `Float32Array`; query results come back as flat columns and result
+ * embeddings as one flat array, reshaped here into per-query lists and per-record arrays.
  */
 import type {
   ChromaApi,
@@ -24,9 +25,9 @@ import {
   ChromaValueError,
   fromNativeError,
 } from "./errors.js";
-import type { NativeEngine } from "./native.js";
+import { INCLUDE_BITS, type NativeEngine } from "./native.js";
 import { DEFAULT_DATABASE, DEFAULT_TENANT } from "./settings.js";
-import type { Database, UserIdentity } from "./types.js";
+import type { Database, Metadata, UserIdentity } from "./types.js";
 import { MAX_BATCH_SIZE } from "./validation.js";
 import { VERSION } from "./version.js";
 
@@ -56,6 +57,22 @@ function splitByQuery<T>(sizes: number[], take: (start: number, count: number) =
     start += count;
     return part;
   });
+}
+
+/** A JSON array of values laid out query after query, split into one list per query. */
+function splitJsonByQuery<T>(sizes: number[], json: string): T[][] {
+  const all = JSON.parse(json) as T[];
+  return sizes.length === 1 ? [all] : splitByQuery(sizes, (start, count) => all.slice(start, start + count));
+}
+
+/** The include names as the bits of `NativeEngine.query`. */
+function includeBits(include: readonly string[]): number {
+  let bits = 0;
+  for (const name of include) {
+    if (!Object.hasOwn(INCLUDE_BITS, name)) throw new ChromaValueError(`Invalid include value: ${name}`);
+    bits |= INCLUDE_BITS[name as keyof typeof INCLUDE_BITS];
+  }
+  return bits;
 }
 
 /** The embedded transport: one instance per opened engine (per path, or the in-memory one). */
@@ -231,14 +248,25 @@ export class EmbeddedApi implements ChromaApi {
 
   query(collection: CollectionRef, request: QueryRequest, queries: EmbeddingMatrix): Promise<QueryResponse> {
     return this.run(async (engine) => {
-      const result = await engine.query(collection.id, encode(request), queries.data, queries.dimension);
-      const body = JSON.parse(result.json) as Omit<QueryResponse, "embeddings" | "distances">;
-      const sizes = body.ids.map((ids) => ids.length);
-      const { embeddings, distances, dimension } = result;
+      const { ids, where, where_document: whereDocument } = request;
+      const filter = ids == null && where == null && whereDocument == null ? null : encode({ ids, where, where_document: whereDocument });
+      const result = await engine.query(
+        collection.id,
+        filter,
+        request.n_results,
+        includeBits(request.include),
+        queries.data,
+        queries.dimension,
+      );
+      const { counts, embeddings, distances, dimension, documents, uris, metadatas } = result;
       return {
-        ...body,
-        embeddings: embeddings && splitByQuery(sizes, (start, count) => toRows(embeddings, dimension, start, count)),
-        distances: distances && splitByQuery(sizes, (start, count) => Array.from(distances.subarray(start, start + count))),
+        ids: splitByQuery(counts, (start, count) => result.ids.slice(start, start + count)),
+        documents: documents ? splitByQuery(counts, (start, count) => documents.slice(start, start + count)) : null,
+        uris: uris ? splitByQuery(counts, (start, count) => uris.slice(start, start + count)) : null,
+        metadatas: metadatas === undefined ? null : splitJsonByQuery<Metadata | null>(counts, metadatas),
+        embeddings: embeddings ? splitByQuery(counts, (start, count) => toRows(embeddings, dimension, start, count)) : null,
+        distances: distances ? splitByQuery(counts, (start, count) => Array.from(distances.subarray(start, start + count))) : null,
+        include: request.include,
       };
     });
   }

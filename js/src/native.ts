@@ -2,7 +2,8 @@
  * The contract between the TypeScript layer and the native addon (`crates/node-binding`).
  *
  * Requests and responses are JSON strings shaped like Chroma's HTTP API v2 bodies (snake_case), so the
- * embedded and the HTTP transports share one request builder. Embeddings never travel as JSON: they cross
+ * embedded and the HTTP transports share one request builder; `query`, the hot path, passes its options as
+ * plain values and returns columns instead. Embeddings never travel as JSON: they cross
  * as one flat Float32Array plus a dimension. Every method runs on a worker thread and returns a Promise.
  *
  * Native errors are plain `Error`s whose message starts with a bracketed code, e.g.
@@ -26,15 +27,27 @@ export interface NativeGetResult {
   dimension: number;
 }
 
+/**
+ * A query's results as flat columns, query after query: the first `counts[0]` entries of each column belong to
+ * the first query embedding, the next `counts[1]` to the second, and so on. Columns not included are absent.
+ */
 export interface NativeQueryResult {
-  /** Same keys as the get JSON but each value is a list per query embedding. */
-  json: string;
-  /** All result embeddings of all queries, row-major, in result order; present when included. */
-  embeddings: Float32Array | null;
-  /** All distances of all queries, in result order; present when "distances" was included. */
-  distances: Float32Array | null;
+  ids: string[];
+  /** Results per query embedding. */
+  counts: number[];
+  documents?: (string | null)[];
+  uris?: (string | null)[];
+  /** JSON array of `object | null`, one per result. */
+  metadatas?: string;
+  /** All result embeddings of all queries, row-major, in result order. */
+  embeddings?: Float32Array;
+  /** All distances of all queries, in result order. */
+  distances?: Float32Array;
   dimension: number;
 }
+
+/** Bits of the `include` argument of {@link NativeEngine.query} (the engine's `Include::from_bits`). */
+export const INCLUDE_BITS = { documents: 1, embeddings: 2, metadatas: 4, distances: 8, uris: 16 } as const;
 
 export interface NativeEngine {
   /** Nanoseconds since the epoch, as a decimal string (exceeds 2^53). */
@@ -74,8 +87,18 @@ export interface NativeEngine {
   count(collectionId: string): Promise<number>;
   /** request: `{ids?, where?, where_document?, limit?, offset?, include}`. */
   get(collectionId: string, requestJson: string): Promise<NativeGetResult>;
-  /** request: `{ids?, where?, where_document?, n_results, include}`; queries: `n * dimension` floats. */
-  query(collectionId: string, requestJson: string, queries: Float32Array, dimension: number): Promise<NativeQueryResult>;
+  /**
+   * filter: `{ids?, where?, where_document?}` as JSON, or null for none; include: {@link INCLUDE_BITS} or-ed;
+   * queries: `n * dimension` floats. Query options cross as plain values, not JSON: this is the hot path.
+   */
+  query(
+    collectionId: string,
+    filterJson: string | null,
+    nResults: number,
+    include: number,
+    queries: Float32Array,
+    dimension: number,
+  ): Promise<NativeQueryResult>;
 
   /** Drops everything and recreates the default tenant and database. The caller checks allowReset. */
   reset(): Promise<void>;

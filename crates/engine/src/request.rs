@@ -139,6 +139,28 @@ pub struct Include {
 }
 
 impl Include {
+    /// Bit of each field in [`Include::from_bits`], the compact form the Node binding passes.
+    pub const DOCUMENTS: u32 = 1;
+    pub const EMBEDDINGS: u32 = 1 << 1;
+    pub const METADATAS: u32 = 1 << 2;
+    pub const DISTANCES: u32 = 1 << 3;
+    pub const URIS: u32 = 1 << 4;
+
+    /// The fields whose bits are set; any other bit is an error.
+    pub fn from_bits(bits: u32) -> Result<Include> {
+        let known = Self::DOCUMENTS | Self::EMBEDDINGS | Self::METADATAS | Self::DISTANCES | Self::URIS;
+        if bits & !known != 0 {
+            return Err(Error::invalid(format!("Invalid include flags: {bits:#x}")));
+        }
+        Ok(Include {
+            documents: bits & Self::DOCUMENTS != 0,
+            embeddings: bits & Self::EMBEDDINGS != 0,
+            metadatas: bits & Self::METADATAS != 0,
+            distances: bits & Self::DISTANCES != 0,
+            uris: bits & Self::URIS != 0,
+        })
+    }
+
     fn parse(value: Option<&Value>, default: &[&str], allow_distances: bool) -> Result<(Include, Vec<String>)> {
         let names: Vec<String> = match value {
             None | Some(Value::Null) => default.iter().map(|s| s.to_string()).collect(),
@@ -220,15 +242,14 @@ pub struct QueryRequest {
     pub filter: Filter,
     pub n_results: usize,
     pub include: Include,
-    pub include_names: Vec<String>,
     pub queries: Embeddings,
 }
 
 impl QueryRequest {
+    /// From a JSON body `{ids?, where?, where_document?, n_results?, include?}`.
     pub fn parse(json: &str, queries: Vec<f32>, dimension: usize) -> Result<QueryRequest> {
         let body = parse_body(json)?;
-        let (include, include_names) =
-            Include::parse(body.get("include"), &["metadatas", "documents", "distances"], true)?;
+        let (include, _) = Include::parse(body.get("include"), &["metadatas", "documents", "distances"], true)?;
         let n_results = match body.get("n_results") {
             None | Some(Value::Null) => 10,
             Some(v) => match v.as_u64() {
@@ -236,18 +257,44 @@ impl QueryRequest {
                 _ => return Err(Error::invalid(format!("Number of requested results {v}, cannot be negative, or zero."))),
             },
         };
+        Self::build(|| Filter::parse(&body), n_results, include, queries, dimension)
+    }
+
+    /// From parts, without a JSON round trip for the common fields: `filter_json` is `{ids?, where?,
+    /// where_document?}` or None for no filter; `n_results` a JS number; `include` as [`Include::from_bits`].
+    /// Validates exactly as [`QueryRequest::parse`] does, in the same order.
+    pub fn from_parts(
+        filter_json: Option<&str>,
+        n_results: f64,
+        include: u32,
+        queries: Vec<f32>,
+        dimension: usize,
+    ) -> Result<QueryRequest> {
+        let include = Include::from_bits(include)?;
+        if !(n_results.is_finite() && n_results.fract() == 0.0 && n_results > 0.0) {
+            return Err(Error::invalid(format!("Number of requested results {n_results}, cannot be negative, or zero.")));
+        }
+        let n_results = n_results.min(u32::MAX as f64) as usize;
+        let filter = || match filter_json {
+            None => Ok(Filter::default()),
+            Some(json) => Filter::parse(&parse_body(json)?),
+        };
+        Self::build(filter, n_results, include, queries, dimension)
+    }
+
+    fn build(
+        filter: impl FnOnce() -> Result<Filter>,
+        n_results: usize,
+        include: Include,
+        queries: Vec<f32>,
+        dimension: usize,
+    ) -> Result<QueryRequest> {
         let rows = if dimension == 0 { 0 } else { queries.len() / dimension };
         if rows == 0 {
             return Err(Error::invalid("Expected query embeddings to be a non-empty list"));
         }
         check_batch_size(rows)?;
-        Ok(QueryRequest {
-            filter: Filter::parse(&body)?,
-            n_results,
-            include,
-            include_names,
-            queries: Embeddings::new(queries, dimension, rows)?,
-        })
+        Ok(QueryRequest { filter: filter()?, n_results, include, queries: Embeddings::new(queries, dimension, rows)? })
     }
 }
 
@@ -404,6 +451,18 @@ mod tests {
         let q = QueryRequest::parse(r#"{"n_results":3}"#, vec![1.0, 2.0], 2).unwrap();
         assert!(q.include.distances && q.include.documents && !q.include.embeddings);
         assert!(QueryRequest::parse(r#"{"n_results":0}"#, vec![1.0], 1).is_err());
+        let p = QueryRequest::from_parts(Some(r#"{"where":{"a":1}}"#), 3.0, Include::DISTANCES | Include::URIS, vec![1.0, 2.0], 2)
+            .unwrap();
+        assert!(p.include.distances && p.include.uris && !p.include.documents && p.filter.has_predicate());
+        assert_eq!(p.n_results, 3);
+        let none = QueryRequest::from_parts(None, 1.0, 0, vec![1.0], 1).unwrap();
+        assert!(none.filter.ids.is_none() && !none.filter.has_predicate());
+        for bad in [0.0, -1.0, 1.5, f64::NAN] {
+            let err = QueryRequest::from_parts(None, bad, 0, vec![1.0], 1).unwrap_err();
+            assert!(err.to_string().contains("cannot be negative, or zero"), "{bad}: {err}");
+        }
+        assert!(QueryRequest::from_parts(None, 1.0, 1 << 5, vec![1.0], 1).is_err());
+        assert!(QueryRequest::from_parts(Some("[]"), 1.0, 0, vec![1.0], 1).is_err());
         assert!(DeleteRequest::parse("{}").is_err());
         assert!(DeleteRequest::parse(r#"{"ids":["a"],"limit":1}"#).is_err());
         assert!(DeleteRequest::parse(r#"{"where":{"a":1},"limit":1}"#).is_ok());

@@ -39,9 +39,15 @@ pub struct NativeGetResult {
     pub dimension: u32,
 }
 
+/// A query's results as flat columns, query after query: `counts[q]` entries belong to query `q`.
 #[napi(object)]
 pub struct NativeQueryResult {
-    pub json: String,
+    pub ids: Vec<String>,
+    pub counts: Vec<u32>,
+    pub documents: Option<Vec<Option<String>>>,
+    pub uris: Option<Vec<Option<String>>>,
+    /// JSON array of `object | null`, one per result.
+    pub metadatas: Option<String>,
     pub embeddings: Option<Float32Array>,
     pub distances: Option<Float32Array>,
     pub dimension: u32,
@@ -63,43 +69,62 @@ impl IntoJs for GetPayload {
     }
 }
 
+/// A query's results flattened on the worker thread, so the JS thread only creates the JS values.
 pub struct QueryPayload {
-    results: Vec<GetColumns>,
-    include: Vec<String>,
+    ids: Vec<String>,
+    counts: Vec<u32>,
+    documents: Option<Vec<Option<String>>>,
+    uris: Option<Vec<Option<String>>>,
+    metadatas: Option<String>,
+    embeddings: Option<Vec<f32>>,
+    distances: Option<Vec<f32>>,
     dimension: usize,
+}
+
+impl QueryPayload {
+    fn new(mut results: Vec<GetColumns>, dimension: usize) -> QueryPayload {
+        /// The column of every query, concatenated; None when no query has it (not included).
+        fn flatten<T>(results: &mut [GetColumns], take: impl Fn(&mut GetColumns) -> Option<Vec<T>>) -> Option<Vec<T>> {
+            let mut flat: Option<Vec<T>> = None;
+            for columns in results.iter_mut() {
+                if let Some(part) = take(columns) {
+                    match flat.as_mut() {
+                        Some(flat) => flat.extend(part),
+                        None => flat = Some(part),
+                    }
+                }
+            }
+            flat
+        }
+        let counts = results.iter().map(|c| c.ids.len() as u32).collect();
+        let metadatas = flatten(&mut results, |c| c.metadatas.take()).map(|all| {
+            Value::Array(all.iter().map(|m| m.as_ref().map_or(Value::Null, metadata_to_json)).collect()).to_string()
+        });
+        QueryPayload {
+            ids: flatten(&mut results, |c| Some(std::mem::take(&mut c.ids))).unwrap_or_default(),
+            counts,
+            documents: flatten(&mut results, |c| c.documents.take()),
+            uris: flatten(&mut results, |c| c.uris.take()),
+            metadatas,
+            embeddings: flatten(&mut results, |c| c.embeddings.take()),
+            distances: flatten(&mut results, |c| c.distances.take()),
+            dimension,
+        }
+    }
 }
 
 impl IntoJs for QueryPayload {
     type Js = NativeQueryResult;
     fn into_js(self, env: &Env) -> napi::Result<NativeQueryResult> {
-        let QueryPayload { mut results, include, dimension } = self;
-        let flatten = |take: &mut dyn FnMut(&mut GetColumns) -> Option<Vec<f32>>, results: &mut Vec<GetColumns>| {
-            let parts: Vec<Option<Vec<f32>>> = results.iter_mut().map(take).collect();
-            parts.iter().any(Option::is_some).then(|| parts.into_iter().flatten().flatten().collect::<Vec<f32>>())
-        };
-        let embeddings = flatten(&mut |c| c.embeddings.take(), &mut results);
-        let distances = flatten(&mut |c| c.distances.take(), &mut results);
-        let per_query: Vec<Value> = results.iter().map(|c| columns_json(c, &include)).collect();
-        let field = |name: &str| -> Value {
-            if per_query.iter().all(|q| q[name].is_null()) {
-                Value::Null
-            } else {
-                Value::Array(per_query.iter().map(|q| q[name].clone()).collect())
-            }
-        };
-        let json = json!({
-            "ids": field("ids"),
-            "documents": field("documents"),
-            "uris": field("uris"),
-            "metadatas": field("metadatas"),
-            "include": include,
-        })
-        .to_string();
         Ok(NativeQueryResult {
-            json,
-            embeddings: embeddings.map(|e| Floats(e).into_js(env)).transpose()?,
-            distances: distances.map(|d| Floats(d).into_js(env)).transpose()?,
-            dimension: dimension as u32,
+            ids: self.ids,
+            counts: self.counts,
+            documents: self.documents,
+            uris: self.uris,
+            metadatas: self.metadatas,
+            embeddings: self.embeddings.map(|e| Floats(e).into_js(env)).transpose()?,
+            distances: self.distances.map(|d| Floats(d).into_js(env)).transpose()?,
+            dimension: self.dimension as u32,
         })
     }
 }
@@ -308,14 +333,24 @@ impl NativeEngine {
         })
     }
 
+    /// `filter_json`: `{ids?, where?, where_document?}`, or null for no filter; `include`: bits of
+    /// `Include::from_bits`; `queries`: `n * dimension` floats.
     #[napi]
-    pub fn query(&self, collection_id: String, request_json: String, queries: Float32Array, dimension: u32) -> AsyncTask<Job<QueryPayload>> {
+    pub fn query(
+        &self,
+        collection_id: String,
+        filter_json: Option<String>,
+        n_results: f64,
+        include: u32,
+        queries: Float32Array,
+        dimension: u32,
+    ) -> AsyncTask<Job<QueryPayload>> {
         let engine = self.inner.clone();
         let queries = queries.to_vec();
         spawn(move || {
-            let request = QueryRequest::parse(&request_json, queries, dimension as usize)?;
+            let request = QueryRequest::from_parts(filter_json.as_deref(), n_results, include, queries, dimension as usize)?;
             let (results, dimension) = engine.query(&collection_id, &request)?;
-            Ok(QueryPayload { results, include: request.include_names, dimension })
+            Ok(QueryPayload::new(results, dimension))
         })
     }
 
