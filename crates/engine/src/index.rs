@@ -21,6 +21,9 @@ use crate::row_map::grow_for;
 
 /// Below this many live vectors an exact scan is as fast as the graph, and exact.
 pub const GRAPH_MIN_LIVE: usize = 2048;
+/// Exact scans over more floats than this (e.g. 16k vectors of 128) are split across the rayon pool; below
+/// it the hand-off to other threads costs more than it saves.
+const PARALLEL_SCAN_MIN_FLOATS: usize = 1 << 21;
 /// Batches smaller than this are linked on the calling thread.
 const PARALLEL_LINK_MIN: usize = 256;
 const DEAD: u64 = u64::MAX;
@@ -434,7 +437,7 @@ impl VectorIndex {
                 // Filtered queries are always exact: an exact scan over the allowed rows.
                 let mut slots: Vec<u32> = rows.iter().filter_map(|&r| self.row_slot.get(r)).collect();
                 slots.sort_unstable();
-                self.exact(&prepared, k, slots.into_iter())
+                self.exact_over(&prepared, k, &slots)
             }
             None if self.graph.is_none() => self.exact(&prepared, k, self.live_slots()),
             None => self.graph_search(&prepared, k),
@@ -445,8 +448,28 @@ impl VectorIndex {
         (0..self.slot_row.len() as u32).filter(|&s| self.slot_row[s as usize] != DEAD)
     }
 
+    /// Exact top-k over a list of slots; a long list is split across the rayon pool. The result is the
+    /// same either way: each part keeps its k smallest (distance, slot) pairs, and the k smallest of those
+    /// are the k smallest overall.
+    fn exact_over(&self, prepared: &[f32], k: usize, slots: &[u32]) -> Vec<Hit> {
+        if slots.len() * self.dimension < PARALLEL_SCAN_MIN_FLOATS {
+            return self.exact(prepared, k, slots.iter().copied());
+        }
+        let part = slots.len().div_ceil(rayon::current_num_threads().max(1));
+        let mut best: Vec<Scored> =
+            slots.par_chunks(part).flat_map_iter(|part| self.nearest(prepared, k, part.iter().copied())).collect();
+        best.sort_unstable();
+        best.truncate(k);
+        self.hits(best)
+    }
+
     /// Exact top-k over the given slots.
     fn exact(&self, prepared: &[f32], k: usize, slots: impl Iterator<Item = u32>) -> Vec<Hit> {
+        self.hits(self.nearest(prepared, k, slots))
+    }
+
+    /// The k smallest (distance, slot) pairs among `slots`, sorted.
+    fn nearest(&self, prepared: &[f32], k: usize, slots: impl Iterator<Item = u32>) -> Vec<Scored> {
         let metric = self.metric();
         let mut heap: BinaryHeap<Scored> = BinaryHeap::with_capacity(k + 1);
         for slot in slots {
@@ -458,7 +481,7 @@ impl VectorIndex {
                 heap.push(Scored(d, slot));
             }
         }
-        self.hits(heap.into_sorted_vec())
+        heap.into_sorted_vec()
     }
 
     fn hits(&self, sorted: Vec<Scored>) -> Vec<Hit> {
@@ -529,6 +552,26 @@ mod tests {
         assert_eq!(index.search(&[6.0, 6.0], 1, None)[0].row, 0);
         assert_eq!(index.vector(0), Some(&[6.0, 6.0][..]));
         assert_eq!(index.len(), 2);
+    }
+
+    #[test]
+    fn long_filtered_scans_split_across_threads_agree_with_brute_force() {
+        // 2,000 × 1,100 floats is above PARALLEL_SCAN_MIN_FLOATS (and below the graph threshold).
+        let (n, dim) = (2000, 1100);
+        assert!(n * dim >= PARALLEL_SCAN_MIN_FLOATS && n < GRAPH_MIN_LIVE);
+        let mut index = VectorIndex::new(Space::L2, dim, params());
+        let rows: Vec<u64> = (0..n as u64).collect();
+        // Many exact duplicates: ties must be broken the same way (by slot) as the single-thread scan.
+        let mut data = random_vectors(n, dim, 7);
+        data.copy_within(0..dim * 200, dim * 1000);
+        index.put(&rows, &data);
+        for q in 0..4 {
+            let query = &data[(q * 300 + 1) * dim..(q * 300 + 2) * dim];
+            let hits = index.search(query, 25, Some(&rows));
+            assert_eq!(hits.iter().map(|h| h.row).collect::<Vec<_>>(), brute(&index, query, 25));
+            let single = index.exact(query, 25, index.live_slots());
+            assert_eq!(hits, single);
+        }
     }
 
     #[test]
