@@ -156,20 +156,20 @@ pub fn distances_to_rows(space: Space, query: &[f32], rows: &[f32], out: &mut Ve
     unsafe { rows_fn(query, rows, out) }
 }
 
-/// Hints the CPU to start loading the first cache lines of `data` (a vector about to be compared). A hint
-/// only: no effect on results, a no-op where unsupported.
+/// Hints the CPU to start loading the first cache lines of `data` (a vector about to be compared, or a
+/// node's link block about to be read). A hint only: no effect on results, a no-op where unsupported.
 #[inline]
-pub fn prefetch(data: &[f32]) {
+pub fn prefetch<T>(data: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // Two cache lines cover the first 32 floats; longer vectors stream in behind the kernel's loads.
-        for offset in [0usize, 16] {
-            if offset < data.len() {
-                // SAFETY: `offset < data.len()`, so the pointer is inside the slice; a prefetch never faults
-                // and reads nothing observable. SSE is part of the x86_64 baseline.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(data.as_ptr().add(offset).cast::<i8>()) };
-            }
+        // The first three cache lines (192 bytes): a 128-byte vector prefix or a whole link block of M = 16;
+        // longer vectors stream in behind the kernel's loads.
+        let bytes = std::mem::size_of_val(data);
+        for offset in (0..bytes.min(192)).step_by(64) {
+            // SAFETY: `offset < size_of_val(data)`, so the pointer is inside the slice; a prefetch never
+            // faults and reads nothing observable. SSE is part of the x86_64 baseline.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(data.as_ptr().cast::<i8>().add(offset)) };
         }
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::distance;
 use crate::row_map::grow_for;
 
 /// Distances between stored nodes and from a prepared query to a node.
@@ -356,6 +357,8 @@ impl Graph {
                 let d = distance_to(neighbour);
                 let worth = results.len() < ef || results.peek().is_some_and(|worst| d < worst.0);
                 if worth {
+                    // A candidate is likely to be expanded: start loading its links now.
+                    distance::prefetch(self.block(neighbour, layer));
                     candidates.push(std::cmp::Reverse(Scored(d, neighbour)));
                     if accept.is_none_or(|a| a(neighbour)) {
                         results.push(Scored(d, neighbour));
