@@ -5,7 +5,7 @@
 //! Invariants: `by_id`, `records` and `metadata_index` hold the same set of rows, and the metadata index
 //! reflects each record's current metadata; every record row has a vector in `index` (once the dimension
 //! is known, every record has an embedding); rows only grow, so row order is insertion order. Rows are
-//! also dense (numbered up from 0, never reused), so `records` is a flat [`RowMap`] rather than a tree.
+//! numbered up from 0 and never reused, so `records` is a [`RowMap`] (flat while rows are dense).
 
 use std::borrow::Cow;
 use std::collections::HashMap;

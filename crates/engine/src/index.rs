@@ -7,9 +7,9 @@
 //! - when a graph exists it holds every slot, live or dead, below `slot_row.len()`;
 //! - results are the k nearest allowed rows by Chroma's distance, sorted ascending.
 //!
-//! Memory: rows are dense (a collection numbers them up from 0), so the row → slot map is a flat array
-//! indexed by row (4 bytes per row ever stored, live or not); the per-slot arrays grow by at most an
-//! eighth beyond what a write needs, not by doubling.
+//! Memory: the row → slot map is a [`RowMap`] (a flat array while rows are dense, a hash map once deletes
+//! leave most of it empty); the per-slot arrays grow by at most an eighth beyond what a write needs, not
+//! by doubling.
 
 use std::collections::BinaryHeap;
 
@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use crate::distance::{self, Space};
 use crate::hnsw::{Graph, GraphParams as LinkParams, LevelGenerator, Metric, Scored};
-use crate::row_map::grow_for;
+use crate::row_map::{grow_for, RowMap};
 
 /// Below this many live vectors an exact scan is as fast as the graph, and exact.
 pub const GRAPH_MIN_LIVE: usize = 2048;
@@ -27,11 +27,6 @@ const PARALLEL_SCAN_MIN_FLOATS: usize = 1 << 21;
 /// Batches smaller than this are linked on the calling thread.
 const PARALLEL_LINK_MIN: usize = 256;
 const DEAD: u64 = u64::MAX;
-/// Marks a row without a slot in [`RowSlots`].
-const NO_SLOT: u32 = u32::MAX;
-/// Snapshot rows above this are taken as damage (the caller then rebuilds the index from the records):
-/// rows are dense, so a row far beyond the slot count would only size a huge row → slot array.
-const SNAPSHOT_ROW_SLACK: u64 = 1 << 24;
 const LEVEL_SEED: u64 = 0x5eed_c0de;
 
 const SNAPSHOT_MAGIC: &[u8; 8] = b"CLIDX001";
@@ -62,57 +57,9 @@ pub struct VectorIndex {
     inverse_norms: Vec<f32>,
     /// Row of each slot, or DEAD.
     slot_row: Vec<u64>,
-    row_slot: RowSlots,
+    row_slot: RowMap<u32>,
     graph: Option<Graph>,
     levels: LevelGenerator,
-}
-
-/// The live slot of each row: `slots[row]`, or NO_SLOT. Rows are dense, so this is a flat array.
-#[derive(Default)]
-struct RowSlots {
-    slots: Vec<u32>,
-    live: usize,
-}
-
-impl RowSlots {
-    fn get(&self, row: u64) -> Option<u32> {
-        let slot = *usize::try_from(row).ok().and_then(|row| self.slots.get(row))?;
-        (slot != NO_SLOT).then_some(slot)
-    }
-
-    /// Sets a row's slot; returns the slot it replaces.
-    fn insert(&mut self, row: u64, slot: u32) -> Option<u32> {
-        let row = usize::try_from(row).expect("row fits in memory");
-        if row >= self.slots.len() {
-            let missing = row + 1 - self.slots.len();
-            grow_for(&mut self.slots, missing);
-            self.slots.resize(row + 1, NO_SLOT);
-        }
-        let previous = std::mem::replace(&mut self.slots[row], slot);
-        if previous == NO_SLOT {
-            self.live += 1;
-            None
-        } else {
-            Some(previous)
-        }
-    }
-
-    fn remove(&mut self, row: u64) -> Option<u32> {
-        let entry = usize::try_from(row).ok().and_then(|row| self.slots.get_mut(row))?;
-        let previous = std::mem::replace(entry, NO_SLOT);
-        (previous != NO_SLOT).then(|| {
-            self.live -= 1;
-            previous
-        })
-    }
-
-    fn len(&self) -> usize {
-        self.live
-    }
-
-    fn is_empty(&self) -> bool {
-        self.live == 0
-    }
 }
 
 /// One search hit.
@@ -172,7 +119,7 @@ impl VectorIndex {
             vectors: Vec::new(),
             inverse_norms: Vec::new(),
             slot_row: Vec::new(),
-            row_slot: RowSlots::default(),
+            row_slot: RowMap::new(),
             graph: None,
             levels: LevelGenerator::new(params.max_neighbors, LEVEL_SEED),
         }
@@ -205,7 +152,7 @@ impl VectorIndex {
 
     /// The stored vector of a row.
     pub fn vector(&self, row: u64) -> Option<&[f32]> {
-        self.row_slot.get(row).map(|slot| self.slot_vector(slot))
+        self.row_slot.get(&row).map(|&slot| self.slot_vector(slot))
     }
 
     fn slot_vector(&self, slot: u32) -> &[f32] {
@@ -253,7 +200,7 @@ impl VectorIndex {
     }
 
     pub fn remove(&mut self, row: u64) {
-        if let Some(slot) = self.row_slot.remove(row) {
+        if let Some(slot) = self.row_slot.remove(&row) {
             self.slot_row[slot as usize] = DEAD;
         }
     }
@@ -395,8 +342,8 @@ impl VectorIndex {
             if row == DEAD {
                 continue;
             }
-            if row > count as u64 + SNAPSHOT_ROW_SLACK || index.row_slot.insert(row, slot as u32).is_some() {
-                return None; // an implausible row, or a row in two live slots
+            if index.row_slot.insert(row, slot as u32).is_some() {
+                return None; // a row in two live slots
             }
         }
         if space == Space::Cosine {
@@ -435,7 +382,7 @@ impl VectorIndex {
         match allowed {
             Some(rows) => {
                 // Filtered queries are always exact: an exact scan over the allowed rows.
-                let mut slots: Vec<u32> = rows.iter().filter_map(|&r| self.row_slot.get(r)).collect();
+                let mut slots: Vec<u32> = rows.iter().filter_map(|r| self.row_slot.get(r).copied()).collect();
                 slots.sort_unstable();
                 self.exact_over(&prepared, k, &slots)
             }

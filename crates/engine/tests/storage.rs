@@ -169,3 +169,38 @@ fn deleting_a_collection_frees_its_disk_space() {
     let after = size(dir.path());
     assert!(after * 4 < full, "{after} bytes left of {full}");
 }
+
+#[test]
+fn churned_collection_answers_the_same_after_reopen() {
+    // A queue: batches of 500 new records, the oldest batch deleted each time; 60,000 rows used, 1,000 live.
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let model = engine.create_collection(DEFAULT_TENANT, DEFAULT_DATABASE, "queue", None, None, false).unwrap();
+    let id = model["id"].as_str().unwrap().to_owned();
+    let vector = |i: usize| vec![i as f32, (i % 7) as f32, 1.0];
+    for batch in 0..120usize {
+        let rows = batch * 500..(batch + 1) * 500;
+        let ids: Vec<String> = rows.clone().map(|i| format!("\"q{i}\"")).collect();
+        let metadatas: Vec<String> = rows.clone().map(|i| format!("{{\"n\":{i}}}")).collect();
+        let body = format!("{{\"ids\":[{}],\"metadatas\":[{}]}}", ids.join(","), metadatas.join(","));
+        let data: Vec<f32> = rows.clone().flat_map(vector).collect();
+        engine.write(&id, &WriteBatch::parse(WriteKind::Add, &body, Some((data, 3))).unwrap()).unwrap();
+        if batch >= 2 {
+            let old: Vec<String> = ((batch - 2) * 500..(batch - 1) * 500).map(|i| format!("\"q{i}\"")).collect();
+            let request = engine::request::DeleteRequest::parse(&format!("{{\"ids\":[{}]}}", old.join(","))).unwrap();
+            engine.delete(&id, &request).unwrap();
+        }
+    }
+    let expected: Vec<String> = (59_000..60_000).map(|i| format!("q{i}")).collect();
+    let check = |engine: &Engine| {
+        let (all, _) = engine.get(&id, &GetRequest::parse(r#"{"include":[]}"#).unwrap()).unwrap();
+        assert_eq!(all.ids, expected);
+        let (some, _) = engine.get(&id, &GetRequest::parse(r#"{"where":{"n":{"$gte":59990}},"include":[]}"#).unwrap()).unwrap();
+        assert_eq!(some.ids, expected[990..].to_vec());
+        assert_eq!(nearest(engine, &id, &vector(59_500))[0], "q59500");
+    };
+    check(&engine);
+    engine.close();
+    let engine = Engine::open(dir.path()).unwrap();
+    check(&engine);
+}
