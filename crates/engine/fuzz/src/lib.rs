@@ -7,6 +7,7 @@ use engine::filter::{Where, WhereDocument};
 use engine::hnsw::Metric;
 use engine::index::GraphParams;
 use engine::metadata::{parse_metadata, Metadata};
+use engine::metadata_index::MetadataIndex;
 
 /// Records a parsed filter is evaluated against: (metadata, document), covering every value kind,
 /// numeric extremes, lists, a missing key, no metadata and no document.
@@ -41,12 +42,32 @@ pub fn records() -> &'static [(Option<Metadata>, Option<String>)] {
     })
 }
 
-/// Evaluates a parsed `where` against every fixture record.
+/// The metadata index over the fixture records (row = position in [`records`]).
+fn metadata_index() -> &'static MetadataIndex {
+    static INDEX: OnceLock<MetadataIndex> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index = MetadataIndex::new();
+        for (row, (metadata, _)) in records().iter().enumerate() {
+            index.insert(row as u64, metadata.as_ref());
+        }
+        index
+    })
+}
+
+/// Evaluates a parsed `where` against every fixture record, and checks that the metadata index selects
+/// exactly the records that pass one by one.
 pub fn evaluate_where(filter: &Where) {
     let _ = filter.is_trivially_true();
-    for (metadata, document) in records() {
-        let _ = filter.matches(metadata.as_ref(), document.as_deref());
-    }
+    let passing: Vec<u64> = (0..records().len() as u64)
+        .filter(|&row| {
+            let (metadata, document) = &records()[row as usize];
+            filter.matches(metadata.as_ref(), document.as_deref())
+        })
+        .collect();
+    let index = metadata_index();
+    let document = |row: u64| records().get(row as usize).and_then(|(_, d)| d.as_deref());
+    let selected: Vec<u64> = index.select(filter, index.all(), &document).iter().collect();
+    assert_eq!(selected, passing, "metadata index disagrees with record-by-record evaluation");
 }
 
 /// Evaluates a parsed `where_document` against every fixture document.
