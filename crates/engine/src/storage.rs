@@ -282,7 +282,7 @@ impl Store {
                     id: r.get(1)?,
                     document: r.get(3)?,
                     uri: r.get(4)?,
-                    metadata: metadata.map(|m| parse_stored_metadata(&m)).transpose()?,
+                    metadata: metadata.map(|m| parse_stored_metadata(&m)).transpose()?.map(Box::new),
                 },
                 embedding: embedding.map(|bytes| decode_embedding(&bytes)).transpose()?,
             });
@@ -390,8 +390,8 @@ fn write_changes(tx: &Transaction, collection_id: &str, plan: &WritePlan<'_>) ->
                     *row as i64,
                     record.id,
                     embedding.map(encode_embedding),
-                    record.document,
-                    record.uri,
+                    record.document.as_deref(),
+                    record.uri.as_deref(),
                     record.metadata.as_ref().map(|m| metadata_to_json(m).to_string()),
                     plan.seq as i64,
                 ])?;
