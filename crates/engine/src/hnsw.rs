@@ -9,7 +9,9 @@
 //! Storage: links live in flat arrays of atomics, one fixed-size block per node and layer holding
 //! `[count, id, id, ...]`: layer 0 in one array indexed by node, the upper layers of all nodes in a second
 //! array (a node's blocks contiguous, found through a per-node start), so a search reads a node's links
-//! with one indexed load and no lock, and a node costs no allocation of its own.
+//! with one indexed load and no lock, and a node costs no allocation of its own. A search prefetches the
+//! vectors of the neighbours it is about to compare and the link block of every node it queues, so the
+//! node's expansion later does not wait on memory.
 //!
 //! Concurrency: inserts take `&self` and may run in parallel. A writer changes a node's block only while
 //! holding that node's lock, and no thread ever holds two node locks at once, so insertion cannot deadlock.
