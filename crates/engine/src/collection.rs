@@ -361,9 +361,10 @@ impl CollectionData {
             }
         }
         let filtered = request.filter.ids.is_some() || request.filter.has_predicate();
-        let allowed = filtered.then(|| self.matching_rows(&request.filter));
+        // The filter's rows are mapped to index slots once, for every query embedding.
+        let allowed = filtered.then(|| index.slots_of(&self.matching_rows(&request.filter)));
         let answer = |q: usize| {
-            let hits: Vec<Hit> = index.search(queries.row(q), request.n_results, allowed.as_deref());
+            let hits: Vec<Hit> = index.search_slots(queries.row(q), request.n_results, allowed.as_deref());
             let rows: Vec<u64> = hits.iter().map(|h| h.row).collect();
             self.columns(&rows, request.include, Some(hits.iter().map(|h| h.distance).collect()))
         };

@@ -370,6 +370,21 @@ impl VectorIndex {
 
     /// The `k` nearest rows to `query`, restricted to `allowed` rows when given.
     pub fn search(&self, query: &[f32], k: usize, allowed: Option<&[u64]>) -> Vec<Hit> {
+        let slots = allowed.map(|rows| self.slots_of(rows));
+        self.search_slots(query, k, slots.as_deref())
+    }
+
+    /// The live slots of the given rows, ascending: the restriction [`VectorIndex::search_slots`] takes.
+    /// Rows without a vector are left out.
+    pub fn slots_of(&self, rows: &[u64]) -> Vec<u32> {
+        let mut slots: Vec<u32> = rows.iter().filter_map(|r| self.row_slot.get(r).copied()).collect();
+        slots.sort_unstable();
+        slots
+    }
+
+    /// As [`VectorIndex::search`], restricted to slots from [`VectorIndex::slots_of`], so several queries
+    /// with one filter map its rows once.
+    pub fn search_slots(&self, query: &[f32], k: usize, allowed: Option<&[u32]>) -> Vec<Hit> {
         // k comes from the caller (up to u32::MAX): never size anything by it beyond what exists.
         let k = k.min(self.row_slot.len());
         if k == 0 {
@@ -380,12 +395,8 @@ impl VectorIndex {
             distance::normalize(&mut prepared);
         }
         match allowed {
-            Some(rows) => {
-                // Filtered queries are always exact: an exact scan over the allowed rows.
-                let mut slots: Vec<u32> = rows.iter().filter_map(|r| self.row_slot.get(r).copied()).collect();
-                slots.sort_unstable();
-                self.exact_over(&prepared, k, &slots)
-            }
+            // Filtered queries are always exact: an exact scan over the allowed slots.
+            Some(slots) => self.exact_over(&prepared, k, slots),
             None if self.graph.is_none() => self.exact(&prepared, k, self.live_slots()),
             None => self.graph_search(&prepared, k),
         }
