@@ -10,12 +10,12 @@ use engine::request::{
     CreateCollectionRequest, DeleteRequest, GetRequest, ModifyCollectionRequest, QueryRequest, WriteBatch, WriteKind,
 };
 use engine::Engine;
-use napi::bindgen_prelude::{AsyncTask, Float32Array};
+use napi::bindgen_prelude::{AsyncTask, Float32Array, Unknown};
 use napi::Env;
 use napi_derive::napi;
 use serde_json::{json, Value};
 
-use crate::task::{spawn, Floats, IntoJs, Job};
+use crate::task::{schedule, spawn, Floats, IntoJs, Job};
 
 #[napi]
 pub struct NativeEngine {
@@ -317,16 +317,17 @@ impl NativeEngine {
         spawn(move || Ok(engine.delete(&collection_id, &DeleteRequest::parse(&request_json)?)? as u32))
     }
 
-    #[napi]
-    pub fn count(&self, collection_id: String) -> AsyncTask<Job<u32>> {
+    // Reads (count, get, query) go through `schedule`: they are short and often awaited one at a time.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn count<'env>(&self, env: &'env Env, collection_id: String) -> napi::Result<Unknown<'env>> {
         let engine = self.inner.clone();
-        spawn(move || Ok(engine.count(&collection_id)? as u32))
+        schedule(env, move || Ok(engine.count(&collection_id)? as u32))
     }
 
-    #[napi]
-    pub fn get(&self, collection_id: String, request_json: String) -> AsyncTask<Job<GetPayload>> {
+    #[napi(ts_return_type = "Promise<NativeGetResult>")]
+    pub fn get<'env>(&self, env: &'env Env, collection_id: String, request_json: String) -> napi::Result<Unknown<'env>> {
         let engine = self.inner.clone();
-        spawn(move || {
+        schedule(env, move || {
             let request = GetRequest::parse(&request_json)?;
             let (columns, dimension) = engine.get(&collection_id, &request)?;
             Ok(GetPayload { columns, include: request.include_names, dimension })
@@ -335,19 +336,21 @@ impl NativeEngine {
 
     /// `filter_json`: `{ids?, where?, where_document?}`, or null for no filter; `include`: bits of
     /// `Include::from_bits`; `queries`: `n * dimension` floats.
-    #[napi]
-    pub fn query(
+    #[napi(ts_return_type = "Promise<NativeQueryResult>")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn query<'env>(
         &self,
+        env: &'env Env,
         collection_id: String,
         filter_json: Option<String>,
         n_results: f64,
         include: u32,
         queries: Float32Array,
         dimension: u32,
-    ) -> AsyncTask<Job<QueryPayload>> {
+    ) -> napi::Result<Unknown<'env>> {
         let engine = self.inner.clone();
         let queries = queries.to_vec();
-        spawn(move || {
+        schedule(env, move || {
             let request = QueryRequest::from_parts(filter_json.as_deref(), n_results, include, queries, dimension as usize)?;
             let (results, dimension) = engine.query(&collection_id, &request)?;
             Ok(QueryPayload::new(results, dimension))

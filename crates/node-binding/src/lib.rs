@@ -2,6 +2,7 @@
 //! its own lives here.
 
 mod engine;
+mod lane;
 mod task;
 
 /// Version of the engine crate.

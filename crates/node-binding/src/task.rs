@@ -6,8 +6,10 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use napi::bindgen_prelude::{AsyncTask, Float32Array, ToNapiValue, TypeName};
-use napi::{Env, Error, Status, Task};
+use napi::bindgen_prelude::{AsyncTask, Float32Array, ToNapiValue, TypeName, Unknown};
+use napi::{Env, Error, JsValue, Status, Task};
+
+use crate::lane::Lane;
 
 /// A Rust value that becomes a JS value on the JS thread.
 pub trait IntoJs: Send + 'static {
@@ -55,6 +57,35 @@ impl<T: IntoJs> Task for Job<T> {
     fn resolve(&mut self, env: Env, output: T) -> napi::Result<T::Js> {
         output.into_js(&env)
     }
+}
+
+/// Runs `work` off the JS thread and returns its Promise: on the lane (see `lane.rs`) when it is idle,
+/// else on the libuv pool. For calls that are short and usually awaited one at a time.
+pub fn schedule<'env, T: IntoJs>(
+    env: &'env Env,
+    work: impl FnOnce() -> engine::Result<T> + Send + 'static,
+) -> napi::Result<Unknown<'env>> {
+    let mut job = Job { work: Some(Box::new(work)) };
+    let Some(claim) = Lane::claim() else { return Ok(env.spawn(job)?.promise_object().to_unknown()) };
+    let lane = claim.lane;
+    let (deferred, promise) = match env.create_deferred() {
+        Ok(created) => created,
+        Err(err) => {
+            lane.done();
+            claim.release();
+            return Err(err);
+        }
+    };
+    lane.send(move || {
+        let outcome = job.compute();
+        lane.done();
+        // The resolver runs on the JS thread that made the call.
+        deferred.resolve(move |env| {
+            claim.release();
+            outcome.and_then(|value| value.into_js(&env))
+        });
+    });
+    Ok(promise.to_unknown())
 }
 
 /// Schedules `work` on a worker thread; the returned task resolves the JS Promise.

@@ -1,0 +1,193 @@
+/**
+ * Reads awaited one at a time run on the lane: one worker thread that, for the length of a call, is bound
+ * together with the calling JS thread to the CPU the JS thread was on (crates/node-binding/src/lane.rs).
+ * These tests pin down what makes that safe for the host process: the JS thread gets its own CPU mask back
+ * once its calls have settled (also when calls overlap, fail, or come from worker threads), results are the
+ * same as through the libuv pool, and `CHROMALITE_LANE=0` turns the lane off.
+ *
+ * The mask is read from /proc (Linux). Where the process may use only one CPU there is nothing to narrow,
+ * and the tests that look at the mask while a call is pending are skipped.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { beforeAll, describe, expect, it } from "vitest";
+import { EphemeralClient, type Collection } from "../dist/index.js";
+import { seededRandom, uniqueName } from "./helpers.js";
+
+const DIM = 32;
+const COUNT = 3_000;
+const STATUS = "/proc/thread-self/status";
+const linux = existsSync(STATUS);
+
+/** The calling thread's allowed CPUs, e.g. "0-1". */
+function allowedCpus(): string {
+  return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(STATUS, "utf8"))?.[1] ?? "";
+}
+
+/** Number of CPUs in a list such as "0-3,6". */
+function cpuCount(list: string): number {
+  return list.split(",").reduce((n, part) => {
+    const [a, b] = part.split("-").map(Number);
+    return n + (b === undefined ? 1 : b - a + 1);
+  }, 0);
+}
+
+/** The mask this (main) thread had before any read. */
+const ORIGINAL = linux ? allowedCpus() : "";
+const multiCpu = linux && cpuCount(ORIGINAL) > 1;
+
+/**
+ * The masks the calling thread has while `read` is pending. Sampled across microtask turns only: the native
+ * call is made within them, and a promise can only settle in a later event-loop turn, so the samples fall
+ * between the call and its settlement.
+ */
+async function masksWhilePending(read: () => Promise<unknown>): Promise<string[]> {
+  const seen = new Set<string>();
+  const pending = read();
+  for (let i = 0; i < 50; i++) {
+    await null;
+    seen.add(allowedCpus());
+  }
+  await pending;
+  return [...seen];
+}
+
+describe("the lane (reads awaited one at a time)", () => {
+  let collection: Collection;
+  let queries: number[][];
+
+  beforeAll(async () => {
+    const random = seededRandom(31);
+    const vector = () => Array.from({ length: DIM }, () => random() * 2 - 1);
+    collection = await EphemeralClient().createCollection({ name: uniqueName("lane"), embeddingFunction: null });
+    await collection.add({
+      ids: Array.from({ length: COUNT }, (_, i) => `id${i}`),
+      embeddings: Array.from({ length: COUNT }, vector),
+      metadatas: Array.from({ length: COUNT }, (_, i) => ({ bucket: i % 10 })),
+    });
+    queries = Array.from({ length: 40 }, vector);
+  });
+
+  it.skipIf(!multiCpu)("binds the JS thread to one CPU only while a read is pending, then restores its mask", async () => {
+    const before = ORIGINAL;
+    for (const read of [
+      () => collection.query({ queryEmbeddings: [queries[0]], nResults: 5 }),
+      () => collection.count(),
+      () => collection.get({ ids: ["id1", "id2"] }),
+    ]) {
+      const during = await masksWhilePending(read);
+      expect(during.map(cpuCount), `while pending: ${during.join(" / ")}`).toContain(1);
+      expect(allowedCpus()).toBe(before);
+    }
+  });
+
+  it.skipIf(!linux)("overlapping reads give the results of reads awaited one by one, and the mask comes back", async () => {
+    const before = ORIGINAL;
+    const sequential = [];
+    for (const q of queries) sequential.push(await collection.query({ queryEmbeddings: [q], nResults: 7, where: { bucket: { $lt: 5 } } }));
+    // All in flight at once: the first takes the lane, the rest the pool; claims overlap their settlements.
+    const overlapped = await Promise.all(queries.map((q) => collection.query({ queryEmbeddings: [q], nResults: 7, where: { bucket: { $lt: 5 } } })));
+    expect(overlapped).toEqual(sequential);
+    // Staggered: a new read starts while the previous one's promise has not settled yet.
+    const staggered = [];
+    let previous: Promise<unknown> = Promise.resolve();
+    for (const q of queries) {
+      const next = collection.query({ queryEmbeddings: [q], nResults: 7, where: { bucket: { $lt: 5 } } });
+      await previous;
+      staggered.push(next);
+      previous = next;
+    }
+    expect(await Promise.all(staggered)).toEqual(sequential);
+    expect(allowedCpus()).toBe(before);
+  });
+
+  it.skipIf(!linux)("a failing read rejects with the usual typed error and gives the mask back", async () => {
+    const before = ORIGINAL;
+    for (let i = 0; i < 3; i++) {
+      await expect(collection.query({ queryEmbeddings: [[1, 2, 3]], nResults: 1 })).rejects.toMatchObject({
+        name: "ChromaValueError",
+      });
+      expect(allowedCpus()).toBe(before);
+    }
+  });
+
+  it.skipIf(!linux)("reads from worker threads and the main thread at once: each thread gets its own mask back", async () => {
+    const dist = fileURLToPath(new URL("../dist/index.cjs", import.meta.url));
+    const source = `
+      const { parentPort, workerData } = require("node:worker_threads");
+      const { readFileSync } = require("node:fs");
+      const { EphemeralClient } = require(workerData.dist);
+      const cpus = () => /Cpus_allowed_list:\\s*(\\S+)/.exec(readFileSync("/proc/thread-self/status", "utf8"))[1];
+      (async () => {
+        const before = cpus();
+        const c = await EphemeralClient().createCollection({ name: "in-worker", embeddingFunction: null });
+        await c.add({ ids: ["a", "b", "c"], embeddings: [[0, 0], [1, 1], [5, 5]] });
+        const found = [];
+        const during = new Set();
+        for (let i = 0; i < 200; i++) {
+          const p = c.query({ queryEmbeddings: [[0.9, 1.2]], nResults: 1, include: [] });
+          for (let t = 0; t < 50; t++) {
+            await null;
+            during.add(cpus());
+          }
+          found.push((await p).ids[0][0]);
+        }
+        parentPort.postMessage({ before, after: cpus(), found: [...new Set(found)], during: [...during] });
+      })().catch((e) => parentPort.postMessage({ error: String(e) }));
+    `;
+    type Report = { before: string; after: string; found: string[]; during: string[]; error?: string };
+    const run = () =>
+      new Promise<Report>((resolve, reject) => {
+        const worker = new Worker(source, { eval: true, workerData: { dist } });
+        worker.once("message", (m) => void worker.terminate().then(() => resolve(m)));
+        worker.once("error", reject);
+      });
+    const check = (r: Report) => {
+      expect(r.error).toBeUndefined();
+      expect(r.found).toEqual(["b"]);
+      expect(r.after).toBe(r.before);
+    };
+    // Alone: the worker's reads take the lane (its mask narrows while they are pending).
+    const alone = await run();
+    check(alone);
+    if (multiCpu) expect(alone.during.map(cpuCount)).toContain(1);
+    // Two workers and the main thread at once, contending for the lane.
+    const mainReads = (async () => {
+      for (let i = 0; i < 200; i++) await collection.query({ queryEmbeddings: [queries[i % queries.length]], nResults: 3 });
+    })();
+    const [first, second] = await Promise.all([run(), run(), mainReads]);
+    check(first);
+    check(second);
+    expect(allowedCpus()).toBe(ORIGINAL);
+  });
+
+  it.skipIf(!multiCpu)("CHROMALITE_LANE=0 leaves the JS thread's mask alone", () => {
+    const dist = fileURLToPath(new URL("../dist/index.cjs", import.meta.url));
+    const script = `
+      const { readFileSync } = require("node:fs");
+      const { EphemeralClient } = require(${JSON.stringify(dist)});
+      const cpus = () => /Cpus_allowed_list:\\s*(\\S+)/.exec(readFileSync("/proc/thread-self/status", "utf8"))[1];
+      (async () => {
+        const c = await EphemeralClient().createCollection({ name: "lane-off", embeddingFunction: null });
+        await c.add({ ids: ["a"], embeddings: [[1, 2]] });
+        const seen = new Set([cpus()]);
+        for (let i = 0; i < 20; i++) {
+          const p = c.query({ queryEmbeddings: [[1, 2]], nResults: 1 });
+          for (let t = 0; t < 50; t++) {
+            await null;
+            seen.add(cpus());
+          }
+          await p;
+        }
+        process.stdout.write(JSON.stringify([...seen]));
+      })();
+    `;
+    const seen = (env: Record<string, string>) =>
+      JSON.parse(execFileSync(process.execPath, ["-e", script], { env: { ...process.env, ...env }, encoding: "utf8" })) as string[];
+    expect(seen({ CHROMALITE_LANE: "0" })).toHaveLength(1);
+    // And the same script with the lane on does narrow the mask, so the check above can fail.
+    expect(seen({ CHROMALITE_LANE: "1" }).length).toBeGreaterThan(1);
+  });
+});
