@@ -1,6 +1,7 @@
 /**
- * Reads awaited one at a time run on the lane: one worker thread that, for the length of a call, is bound
- * together with the calling JS thread to the CPU the JS thread was on (crates/node-binding/src/lane.rs).
+ * Record reads and writes awaited one at a time run on the lane: one worker thread that, for the length of a
+ * call, is bound together with the calling JS thread to the CPU the JS thread was on
+ * (crates/node-binding/src/lane.rs).
  * These tests pin down what makes that safe for the host process: the JS thread gets its own CPU mask back
  * once its calls have settled (also when calls overlap, fail, or come from worker threads), results are the
  * same as through the libuv pool, and `CHROMALITE_LANE=0` turns the lane off.
@@ -54,7 +55,7 @@ async function masksWhilePending(read: () => Promise<unknown>): Promise<string[]
   return [...seen];
 }
 
-describe("the lane (reads awaited one at a time)", () => {
+describe("the lane (record reads and writes awaited one at a time)", () => {
   let collection: Collection;
   let queries: number[][];
 
@@ -70,12 +71,15 @@ describe("the lane (reads awaited one at a time)", () => {
     queries = Array.from({ length: 40 }, vector);
   });
 
-  it.skipIf(!multiCpu)("binds the JS thread to one CPU only while a read is pending, then restores its mask", async () => {
+  it.skipIf(!multiCpu)("binds the JS thread to one CPU only while a call is pending, then restores its mask", async () => {
     const before = ORIGINAL;
     for (const read of [
       () => collection.query({ queryEmbeddings: [queries[0]], nResults: 5 }),
       () => collection.count(),
       () => collection.get({ ids: ["id1", "id2"] }),
+      () => collection.upsert({ ids: ["extra"], embeddings: [queries[1]] }),
+      () => collection.update({ ids: ["extra"], metadatas: [{ bucket: 99 }] }),
+      () => collection.delete({ ids: ["extra"] }),
     ]) {
       const during = await masksWhilePending(read);
       expect(during.map(cpuCount), `while pending: ${during.join(" / ")}`).toContain(1);
@@ -103,14 +107,19 @@ describe("the lane (reads awaited one at a time)", () => {
     expect(allowedCpus()).toBe(before);
   });
 
-  it.skipIf(!linux)("a failing read rejects with the usual typed error and gives the mask back", async () => {
+  it.skipIf(!linux)("a failing call rejects with the usual typed error and gives the mask back", async () => {
     const before = ORIGINAL;
     for (let i = 0; i < 3; i++) {
       await expect(collection.query({ queryEmbeddings: [[1, 2, 3]], nResults: 1 })).rejects.toMatchObject({
         name: "ChromaValueError",
       });
       expect(allowedCpus()).toBe(before);
+      await expect(collection.add({ ids: ["short"], embeddings: [[1, 2, 3]] })).rejects.toMatchObject({
+        name: "ChromaValueError",
+      });
+      expect(allowedCpus()).toBe(before);
     }
+    expect(await collection.count()).toBe(COUNT);
   });
 
   it.skipIf(!linux)("reads from worker threads and the main thread at once: each thread gets its own mask back", async () => {

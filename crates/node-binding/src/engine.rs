@@ -282,42 +282,65 @@ impl NativeEngine {
         })
     }
 
-    fn write(
+    /// Records reads and writes go through `schedule` (the lane when idle): they are often awaited one at
+    /// a time. Collection and database management go to the libuv pool.
+    fn write<'env>(
         &self,
+        env: &'env Env,
         kind: WriteKind,
         collection_id: String,
         request_json: String,
         values: Option<Float32Array>,
         dimension: u32,
-    ) -> AsyncTask<Job<()>> {
+    ) -> napi::Result<Unknown<'env>> {
         let engine = self.inner.clone();
         // Copied on the JS thread: the worker never touches JS memory.
         let embeddings = embeddings(values, dimension);
-        spawn(move || engine.write(&collection_id, &WriteBatch::parse(kind, &request_json, embeddings)?))
+        schedule(env, move || engine.write(&collection_id, &WriteBatch::parse(kind, &request_json, embeddings)?))
     }
 
-    #[napi]
-    pub fn add(&self, collection_id: String, request_json: String, embeddings: Option<Float32Array>, dimension: u32) -> AsyncTask<Job<()>> {
-        self.write(WriteKind::Add, collection_id, request_json, embeddings, dimension)
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn add<'env>(
+        &self,
+        env: &'env Env,
+        collection_id: String,
+        request_json: String,
+        embeddings: Option<Float32Array>,
+        dimension: u32,
+    ) -> napi::Result<Unknown<'env>> {
+        self.write(env, WriteKind::Add, collection_id, request_json, embeddings, dimension)
     }
 
-    #[napi]
-    pub fn upsert(&self, collection_id: String, request_json: String, embeddings: Option<Float32Array>, dimension: u32) -> AsyncTask<Job<()>> {
-        self.write(WriteKind::Upsert, collection_id, request_json, embeddings, dimension)
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn upsert<'env>(
+        &self,
+        env: &'env Env,
+        collection_id: String,
+        request_json: String,
+        embeddings: Option<Float32Array>,
+        dimension: u32,
+    ) -> napi::Result<Unknown<'env>> {
+        self.write(env, WriteKind::Upsert, collection_id, request_json, embeddings, dimension)
     }
 
-    #[napi]
-    pub fn update(&self, collection_id: String, request_json: String, embeddings: Option<Float32Array>, dimension: u32) -> AsyncTask<Job<()>> {
-        self.write(WriteKind::Update, collection_id, request_json, embeddings, dimension)
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn update<'env>(
+        &self,
+        env: &'env Env,
+        collection_id: String,
+        request_json: String,
+        embeddings: Option<Float32Array>,
+        dimension: u32,
+    ) -> napi::Result<Unknown<'env>> {
+        self.write(env, WriteKind::Update, collection_id, request_json, embeddings, dimension)
     }
 
-    #[napi]
-    pub fn delete(&self, collection_id: String, request_json: String) -> AsyncTask<Job<u32>> {
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn delete<'env>(&self, env: &'env Env, collection_id: String, request_json: String) -> napi::Result<Unknown<'env>> {
         let engine = self.inner.clone();
-        spawn(move || Ok(engine.delete(&collection_id, &DeleteRequest::parse(&request_json)?)? as u32))
+        schedule(env, move || Ok(engine.delete(&collection_id, &DeleteRequest::parse(&request_json)?)? as u32))
     }
 
-    // Reads (count, get, query) go through `schedule`: they are short and often awaited one at a time.
     #[napi(ts_return_type = "Promise<number>")]
     pub fn count<'env>(&self, env: &'env Env, collection_id: String) -> napi::Result<Unknown<'env>> {
         let engine = self.inner.clone();

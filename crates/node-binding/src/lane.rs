@@ -1,5 +1,5 @@
-//! The lane: one worker thread for calls made one at a time, run on the CPU of the JS thread that
-//! made them.
+//! The lane: one worker thread for record reads and writes (count, get, query, add, upsert, update,
+//! delete) made one at a time, run on the CPU of the JS thread that made them.
 //!
 //! Why: a caller that awaits each result leaves its JS thread idle while the worker runs. On a virtual
 //! machine, handing work to a thread on another, halted, vCPU and getting the answer back costs two

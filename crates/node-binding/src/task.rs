@@ -1,4 +1,5 @@
-//! Runs engine work on the libuv thread pool and turns its outcome into a JS value or error.
+//! Runs engine work off the JS thread (the libuv thread pool, or the lane of `lane.rs` for record reads and
+//! writes) and turns its outcome into a JS value or error.
 //!
 //! Every error reaching JavaScript has the message `[Code] text`, where Code is the engine's stable
 //! `ErrorCode`; the TS layer (`js/src/errors.ts`) maps codes to Chroma's error classes. A panic in the
