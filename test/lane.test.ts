@@ -172,6 +172,40 @@ describe("the lane (record reads and writes awaited one at a time)", () => {
     expect(allowedCpus()).toBe(ORIGINAL);
   });
 
+  it.skipIf(!multiCpu)("threads started while calls run on the lane keep the process's mask (only the lane thread is narrowed)", () => {
+    // A fresh process, so that the parallel insert below is the first parallel work: the engine's worker
+    // pool must not be started from the (narrowed) lane thread.
+    const dist = fileURLToPath(new URL("../dist/index.cjs", import.meta.url));
+    const script = `
+      const { readFileSync, readdirSync } = require("node:fs");
+      const { EphemeralClient } = require(${JSON.stringify(dist)});
+      const field = (text) => /Cpus_allowed_list:\\s*(\\S+)/.exec(text)[1];
+      (async () => {
+        const original = field(readFileSync("/proc/thread-self/status", "utf8"));
+        const c = await EphemeralClient().createCollection({ name: "pool-check", embeddingFunction: null });
+        await c.add({ ids: ["a"], embeddings: [[1, 2, 3, 4]] });
+        await c.query({ queryEmbeddings: [[1, 2, 3, 4]], nResults: 1 });
+        const n = 5000;
+        await c.add({
+          ids: Array.from({ length: n }, (_, i) => "v" + i),
+          embeddings: Array.from({ length: n }, (_, i) => [Math.sin(i), Math.cos(i), i % 7, i % 13]),
+        });
+        const threads = readdirSync("/proc/self/task").map((tid) => ({
+          name: readFileSync("/proc/self/task/" + tid + "/comm", "utf8").trim(),
+          cpus: field(readFileSync("/proc/self/task/" + tid + "/status", "utf8")),
+        }));
+        process.stdout.write(JSON.stringify({ original, threads }));
+      })();
+    `;
+    const { original, threads } = JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8" })) as {
+      original: string;
+      threads: { name: string; cpus: string }[];
+    };
+    expect(threads.some((t) => t.name.startsWith("chromalite-pool")), JSON.stringify(threads)).toBe(true);
+    const narrowed = threads.filter((t) => t.cpus !== original);
+    expect(narrowed.map((t) => t.name)).toEqual(["chromalite-lane"]);
+  });
+
   it.skipIf(!multiCpu)("CHROMALITE_LANE=0 leaves the JS thread's mask alone", () => {
     const dist = fileURLToPath(new URL("../dist/index.cjs", import.meta.url));
     const script = `

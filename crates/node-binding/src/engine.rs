@@ -159,9 +159,14 @@ impl NativeEngine {
     /// Opens an engine: in memory when `path` is null, else persistent in that directory.
     #[napi]
     pub fn open(path: Option<String>) -> AsyncTask<Job<Opened>> {
-        spawn(move || match path {
-            None => Ok(Opened(Engine::in_memory())),
-            Some(path) => Engine::open(&PathBuf::from(path)).map(Opened),
+        spawn(move || {
+            // Before any lane call can narrow a thread's CPU mask (see lane.rs): the pool's threads must
+            // start with the process's mask.
+            engine::start_worker_pool();
+            match path {
+                None => Ok(Opened(Engine::in_memory())),
+                Some(path) => Engine::open(&PathBuf::from(path)).map(Opened),
+            }
         })
     }
 
