@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { beforeAll, describe, expect, it } from "vitest";
 import { EphemeralClient, type Collection } from "../dist/index.js";
-import { seededRandom, uniqueName } from "./helpers.js";
+import { hashEmbed, seededRandom, uniqueName } from "./helpers.js";
 
 const DIM = 32;
 const COUNT = 3_000;
@@ -169,6 +169,36 @@ describe("the lane (record reads and writes awaited one at a time)", () => {
     const [first, second] = await Promise.all([run(), run(), mainReads]);
     check(first);
     check(second);
+    expect(allowedCpus()).toBe(ORIGINAL);
+  });
+
+  it.skipIf(!multiCpu)("an embedding function runs with the JS thread's own mask even while a lane call is pending", async () => {
+    const seen: string[] = [];
+    const probe = {
+      name: "mask-probe",
+      generate: async (texts: string[]) => {
+        seen.push(allowedCpus());
+        return texts.map((t) => hashEmbed(t));
+      },
+      getConfig: () => ({}),
+    };
+    const texts = await EphemeralClient().createCollection({ name: uniqueName("lane-embed"), embeddingFunction: probe });
+    await texts.add({ ids: ["t1", "t2"], documents: ["first text", "second text"] });
+    for (let i = 0; i < 5; i++) {
+      // A read left pending on the lane: after these microtask turns its call has been made.
+      const pending = collection.get({ include: ["embeddings"] });
+      let narrowed = false;
+      for (let t = 0; t < 50; t++) {
+        await null;
+        narrowed ||= cpuCount(allowedCpus()) === 1;
+      }
+      expect(narrowed).toBe(true);
+      const found = await texts.query({ queryTexts: ["first text"], nResults: 1, include: [] });
+      expect(found.ids).toEqual([["t1"]]);
+      await pending;
+    }
+    expect(seen.length).toBe(6);
+    expect(new Set(seen)).toEqual(new Set([ORIGINAL]));
     expect(allowedCpus()).toBe(ORIGINAL);
   });
 

@@ -118,6 +118,15 @@ mod imp {
         }
     }
 
+    /// Gives the calling JS thread its own CPU mask back now, even with claims pending (their releases
+    /// then restore the same mask again). For code about to start threads or processes, which would
+    /// inherit the narrowed mask.
+    pub fn unbind_caller() {
+        if let Some((mask, _)) = BOUND.get() {
+            let _ = sched_setaffinity(Pid::from_raw(0), &mask);
+        }
+    }
+
     impl Claim {
         /// Called on the JS thread that made the claim: gives it its own CPU mask back once no claim made
         /// on it is pending.
@@ -153,6 +162,8 @@ mod imp {
     impl Claim {
         pub fn release(self) {}
     }
+
+    pub fn unbind_caller() {}
 }
 
-pub use imp::Lane;
+pub use imp::{unbind_caller, Lane};
