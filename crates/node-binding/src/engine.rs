@@ -287,7 +287,7 @@ impl NativeEngine {
         })
     }
 
-    /// Records reads and writes go through `schedule` (the lane when idle): they are often awaited one at
+    /// Record reads and writes go through `schedule` (the lane when idle): they are often awaited one at
     /// a time. Collection and database management go to the libuv pool.
     fn write<'env>(
         &self,
