@@ -236,6 +236,35 @@ describe("the lane (record reads and writes awaited one at a time)", () => {
     expect(narrowed.map((t) => t.name)).toEqual(["chromalite-lane"]);
   });
 
+  it.skipIf(!multiCpu)("a worker terminated while its call runs on the lane does not leave the lane busy", async () => {
+    const dist = fileURLToPath(new URL("../dist/index.cjs", import.meta.url));
+    const source = `
+      const { parentPort, workerData } = require("node:worker_threads");
+      const { EphemeralClient } = require(workerData.dist);
+      (async () => {
+        const c = await EphemeralClient().createCollection({ name: "doomed", embeddingFunction: null });
+        const n = 5000;
+        await c.add({ ids: Array.from({ length: n }, (_, i) => "v" + i), embeddings: Array.from({ length: n }, (_, i) => [i, i % 7, i % 11, 1]) });
+        // Calls left pending when the worker is terminated.
+        for (let i = 0; i < 8; i++) void c.get({ include: ["embeddings", "metadatas", "documents"] }).catch(() => {});
+        parentPort.postMessage("pending");
+      })();
+    `;
+    for (let round = 0; round < 3; round++) {
+      const worker = new Worker(source, { eval: true, workerData: { dist } });
+      await new Promise<void>((resolve, reject) => {
+        worker.once("message", () => resolve());
+        worker.once("error", reject);
+      });
+      await worker.terminate();
+    }
+    // The lane is still taken by calls from this thread (its mask narrows while they are pending).
+    const during = await masksWhilePending(() => collection.query({ queryEmbeddings: [queries[2]], nResults: 3 }));
+    expect(during.map(cpuCount)).toContain(1);
+    expect(await collection.count()).toBe(COUNT);
+    expect(allowedCpus()).toBe(ORIGINAL);
+  });
+
   it.skipIf(!multiCpu)("CHROMALITE_LANE=0 leaves the JS thread's mask alone", () => {
     const dist = fileURLToPath(new URL("../dist/index.cjs", import.meta.url));
     const script = `
