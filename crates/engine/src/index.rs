@@ -15,6 +15,7 @@ use std::collections::BinaryHeap;
 
 use rayon::prelude::*;
 
+use crate::codes::{CodeQuery, Codes, Source};
 use crate::distance::{self, Space};
 use crate::hnsw::{Graph, GraphParams as LinkParams, LevelGenerator, Metric, Scored};
 use crate::row_map::{grow_for, RowMap};
@@ -59,6 +60,8 @@ pub struct VectorIndex {
     slot_row: Vec<u64>,
     row_slot: RowMap<u32>,
     graph: Option<Graph>,
+    /// 8-bit copies of the vectors for the graph walk; present only with a graph (and data that codes).
+    codes: Option<Codes>,
     levels: LevelGenerator,
 }
 
@@ -110,6 +113,29 @@ impl Metric for StoredMetric<'_> {
     }
 }
 
+/// Distances from a coded query to the codes (for the graph walk); between stored nodes, exact.
+struct CodeMetric<'a> {
+    codes: &'a Codes,
+    exact: &'a StoredMetric<'a>,
+}
+
+impl Metric for CodeMetric<'_> {
+    type Query = CodeQuery;
+
+    #[inline]
+    fn to_query(&self, query: &CodeQuery, slot: u32) -> f32 {
+        self.codes.distance(query, slot)
+    }
+
+    fn prefetch(&self, slot: u32) {
+        distance::prefetch(self.codes.code(slot));
+    }
+
+    fn between(&self, a: u32, b: u32) -> f32 {
+        self.exact.between(a, b)
+    }
+}
+
 impl VectorIndex {
     pub fn new(space: Space, dimension: usize, params: GraphParams) -> VectorIndex {
         VectorIndex {
@@ -121,6 +147,7 @@ impl VectorIndex {
             slot_row: Vec::new(),
             row_slot: RowMap::new(),
             graph: None,
+            codes: None,
             levels: LevelGenerator::new(params.max_neighbors, LEVEL_SEED),
         }
     }
@@ -216,6 +243,24 @@ impl VectorIndex {
             self.graph = Some(Graph::new(self.link_params()));
             self.link_slots(0);
         }
+        self.refresh_codes();
+    }
+
+    /// Brings the codes up to date with the slots: none without a graph, else extended (or refitted).
+    fn refresh_codes(&mut self) {
+        if self.graph.is_none() || !crate::codes::enabled() {
+            self.codes = None;
+            return;
+        }
+        let source = Source {
+            dimension: self.dimension,
+            vectors: &self.vectors,
+            scales: (self.space == Space::Cosine).then_some(&self.inverse_norms[..]),
+        };
+        self.codes = match self.codes.take() {
+            Some(codes) => codes.extend(source),
+            None => Codes::fit(source),
+        };
     }
 
     fn link_params(&self) -> LinkParams {
@@ -225,6 +270,7 @@ impl VectorIndex {
     /// Drops dead slots and renumbers the live ones in slot order; rebuilds the graph if there was one.
     fn compact(&mut self) {
         let had_graph = self.graph.take().is_some();
+        self.codes = None;
         let mut vectors = Vec::with_capacity(self.row_slot.len() * self.dimension);
         let mut inverse_norms = Vec::new();
         let mut slot_row = Vec::with_capacity(self.row_slot.len());
@@ -362,6 +408,7 @@ impl VectorIndex {
                 return None;
             }
             index.graph = Some(graph);
+            index.refresh_codes();
         } else if has_graph != 0 {
             return None;
         }
@@ -455,7 +502,20 @@ impl VectorIndex {
         let live = |slot: u32| self.is_live(slot);
         // Without dead slots every graph node qualifies: skip the per-node check.
         let accept: Option<&dyn Fn(u32) -> bool> = if self.row_slot.len() == self.slot_row.len() { None } else { Some(&live) };
-        let found = graph.search(prepared, k, ef, &metric, accept);
+        let found = match &self.codes {
+            // Walk the codes, then rank what the walk found by the exact distances.
+            Some(codes) => {
+                let query = codes.prepare(self.space == Space::L2, prepared);
+                let mut found = graph.search(&query, ef, ef, &CodeMetric { codes, exact: &metric }, accept);
+                for candidate in &mut found {
+                    candidate.0 = metric.to_query(prepared, candidate.1);
+                }
+                found.sort_unstable();
+                found.truncate(k);
+                found
+            }
+            None => graph.search(prepared, k, ef, &metric, accept),
+        };
         if found.len() < k.min(self.row_slot.len()) {
             return self.exact(prepared, k, self.live_slots());
         }
@@ -582,6 +642,56 @@ mod tests {
         let hits = index.search(&queries[..dim], 10, Some(&allowed));
         assert_eq!(hits.len(), 10);
         assert!(hits.iter().all(|h| h.row % 5 == 1 && h.row % 3 != 0));
+    }
+
+    #[test]
+    fn graph_walk_on_codes_returns_exact_distances() {
+        let (n, dim) = (3000, 24);
+        let data: Vec<f32> = random_vectors(n, dim, 21).iter().map(|x| x * 3.0).collect();
+        let rows: Vec<u64> = (0..n as u64).collect();
+        for space in [Space::L2, Space::Cosine, Space::Ip] {
+            let mut index = VectorIndex::new(space, dim, params());
+            index.put(&rows, &data);
+            assert!(index.codes.is_some(), "codes with the graph in {space:?}");
+            let queries = random_vectors(20, dim, 5);
+            for q in queries.chunks(dim) {
+                let mut prepared = q.to_vec();
+                if space == Space::Cosine {
+                    distance::normalize(&mut prepared);
+                }
+                let metric = index.metric();
+                for hit in index.search(q, 10, None) {
+                    let slot = *index.row_slot.get(&hit.row).expect("live row");
+                    // Exact up to the rounding of the query's normalisation (codes are off by ~1e-3).
+                    let exact = metric.to_query(&prepared, slot);
+                    assert!((hit.distance - exact).abs() <= 1e-6 * exact.abs().max(1.0), "{space:?}");
+                }
+            }
+        }
+        // Values whose spread cannot be coded: no codes, and the graph walks the f32 vectors.
+        let mut wide = data.clone();
+        wide[0] = -3e38;
+        wide[dim] = 3e38;
+        let mut index = VectorIndex::new(Space::L2, dim, params());
+        index.put(&rows, &wide);
+        assert!(index.graph.is_some() && index.codes.is_none());
+        let q = &data[5 * dim..6 * dim];
+        assert_eq!(index.search(q, 1, None)[0].row, 5);
+        // Compaction and a snapshot bring the codes back for the renumbered slots.
+        let big = random_vectors(5000, dim, 22);
+        let mut index = VectorIndex::new(Space::L2, dim, params());
+        index.put(&(0..5000).collect::<Vec<u64>>(), &big);
+        (0..2600).for_each(|r| index.remove(r));
+        index.put(&[5000], &big[..dim]); // more dead slots than live: compacts, then rebuilds the graph
+        assert_eq!(index.slot_row.len(), 2401);
+        assert!(index.codes.is_some() && index.graph.is_some());
+        assert_eq!(index.search(&big[..dim], 1, None)[0].row, 5000);
+        assert_eq!(index.search(&big[4000 * dim..4001 * dim], 1, None)[0].row, 4000);
+        let mut bytes = Vec::new();
+        index.write_snapshot(&mut bytes);
+        let back = VectorIndex::read_snapshot(Space::L2, dim, params(), &bytes).expect("valid snapshot");
+        assert!(back.codes.is_some());
+        assert_eq!(back.search(&big[4600 * dim..4601 * dim], 1, None)[0].row, 4600);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! chromalite's engine: Chroma's data model, filters and vector search, embedded. Synchronous and
 //! `Send + Sync`; knows nothing of JavaScript.
 
+pub mod codes;
 pub mod collection;
 pub mod config;
 pub mod distance;

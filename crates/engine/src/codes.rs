@@ -1,0 +1,268 @@
+//! 8-bit copies of the stored vectors for walking the HNSW graph: a quarter of the bytes per distance,
+//! so the walk, which is bound by memory traffic, reads a quarter as much. Results never come from the
+//! codes: the search re-ranks what the walk finds with the exact `f32` distances (see
+//! `VectorIndex::graph_search`).
+//!
+//! Each dimension `j` has a range `[lo_j, lo_j + 255·step_j]`; a value `x` is stored as the nearest
+//! code `c = round((x − lo_j) / step_j)`, clamped to `0..=255`, and stands for `lo_j + step_j·c`.
+//!
+//! Invariants:
+//! - `codes.len() == coded * dimension`: slot `s < coded` owns `codes[s * dimension..][..dimension]`;
+//! - every coded value lies inside its dimension's range (a vector outside the ranges makes them
+//!   refit over all coded slots, so nothing is clamped except what the fit itself could not cover);
+//! - `step_j > 0` and `step_j²` is a finite, non-zero `f32` for every dimension (otherwise there are no
+//!   codes: `fit` returns `None` and the graph walks the `f32` vectors).
+
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use crate::distance;
+use crate::row_map::grow_for;
+
+/// Whether graphs walk codes: yes unless `CHROMALITE_GRAPH_CODES=0` (read once). Without codes the walk
+/// reads the `f32` vectors: one byte less per vector dimension, slower queries.
+pub fn enabled() -> bool {
+    static ENABLED: OnceLock<bool> = OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var("CHROMALITE_GRAPH_CODES").map_or(true, |v| v.trim() != "0"))
+}
+
+/// How far each fitted range reaches beyond the data on both sides, as a fraction of the larger of its
+/// own spread and the mean spread of all dimensions: data whose extremes keep growing (new samples of a
+/// distribution do, slowly), or a dimension that was constant so far, refits a few times, not per batch.
+const MARGIN: f64 = 1.0 / 16.0;
+/// Slots per unit of parallel work when fitting and coding.
+const CHUNK_SLOTS: usize = 1024;
+
+pub struct Codes {
+    dimension: usize,
+    /// The fitted per-dimension minimum and maximum: values outside them make the codes refit.
+    lo: Vec<f32>,
+    hi: Vec<f32>,
+    step: Vec<f32>,
+    /// `step_j²`: the weights of [`distance::code_l2`].
+    weights: Vec<f32>,
+    codes: Vec<u8>,
+}
+
+/// A query prepared for one space against one set of ranges.
+pub enum CodeQuery {
+    /// `(x_j − lo_j) / step_j`: squared L2 in code units, weighted by `step_j²`.
+    L2(Vec<f32>),
+    /// `x_j · step_j` and `Σ x_j lo_j`: the inner product with a decoded vector is `offset + Σ scaled_j c_j`.
+    Dot { scaled: Vec<f32>, offset: f32 },
+}
+
+/// Where the values to code come from: slot-major vectors, each multiplied by its slot's scale when
+/// given (cosine codes the normalised vectors).
+#[derive(Clone, Copy)]
+pub struct Source<'a> {
+    pub dimension: usize,
+    pub vectors: &'a [f32],
+    pub scales: Option<&'a [f32]>,
+}
+
+impl Source<'_> {
+    fn slots(&self) -> usize {
+        self.vectors.len() / self.dimension
+    }
+
+    /// The values of slot `slot`, scaled, one by one.
+    fn values(&self, slot: usize) -> impl Iterator<Item = f32> + '_ {
+        let scale = self.scales.map_or(1.0, |s| s[slot]);
+        self.vectors[slot * self.dimension..][..self.dimension].iter().map(move |&x| x * scale)
+    }
+
+    /// Per-dimension `(min, max)` over slots `from..` (`(inf, -inf)` where there are none), computed on
+    /// the rayon pool.
+    fn ranges(&self, from: usize) -> Vec<(f32, f32)> {
+        let empty = || vec![(f32::INFINITY, f32::NEG_INFINITY); self.dimension];
+        let slots: Vec<usize> = (from..self.slots()).step_by(CHUNK_SLOTS).collect();
+        slots
+            .into_par_iter()
+            .map(|first| {
+                let mut ranges = empty();
+                for slot in first..(first + CHUNK_SLOTS).min(self.slots()) {
+                    for ((lo, hi), x) in ranges.iter_mut().zip(self.values(slot)) {
+                        *lo = lo.min(x);
+                        *hi = hi.max(x);
+                    }
+                }
+                ranges
+            })
+            .reduce(empty, |a, b| a.iter().zip(&b).map(|(a, b)| (a.0.min(b.0), a.1.max(b.1))).collect())
+    }
+}
+
+impl Codes {
+    /// Codes for every slot of `source`, with ranges fitted to them. `None` when a range cannot be coded
+    /// (no slots, values that are not finite, or a spread so small or large that `step²` is not a
+    /// normal `f32`).
+    pub fn fit(source: Source<'_>) -> Option<Codes> {
+        let dimension = source.dimension;
+        if dimension == 0 || source.slots() == 0 {
+            return None;
+        }
+        let ranges = source.ranges(0);
+        if ranges.iter().any(|(min, max)| !(min.is_finite() && max.is_finite())) {
+            return None;
+        }
+        let spread = |(min, max): (f32, f32)| f64::from(max) - f64::from(min);
+        let mean_spread = ranges.iter().map(|&r| spread(r)).sum::<f64>() / dimension as f64;
+        let (mut lo, mut hi, mut step) = (Vec::new(), Vec::new(), Vec::new());
+        for &(min, max) in &ranges {
+            let widen = MARGIN * spread((min, max)).max(mean_spread);
+            let (min, max) = ((f64::from(min) - widen) as f32, (f64::from(max) + widen) as f32);
+            // A dimension constant everywhere codes exactly with any step.
+            let s = if max > min { ((f64::from(max) - f64::from(min)) / 255.0) as f32 } else { 1.0 };
+            if !(min.is_finite() && max.is_finite() && (s * s).is_normal()) {
+                return None;
+            }
+            lo.push(min);
+            hi.push(max);
+            step.push(s);
+        }
+        let weights = step.iter().map(|s| s * s).collect();
+        let mut codes = Codes { dimension, lo, hi, step, weights, codes: Vec::new() };
+        codes.encode_from(source, 0);
+        Some(codes)
+    }
+
+    /// Codes the slots of `source` added since the last call (`source` holds the coded slots first,
+    /// unchanged). Refits over all slots when a new value falls outside the ranges; `None` when that fit
+    /// fails.
+    pub fn extend(mut self, source: Source<'_>) -> Option<Codes> {
+        let coded = self.codes.len() / self.dimension;
+        // An empty range (min > max: no new slots) fits.
+        let fits = source.ranges(coded).iter().zip(self.lo.iter().zip(&self.hi)).all(|(&(min, max), (&lo, &hi))| {
+            min > max || (min >= lo && max <= hi)
+        });
+        if !fits {
+            return Codes::fit(source);
+        }
+        self.encode_from(source, coded);
+        Some(self)
+    }
+
+    /// Codes slots `from..` of `source` (on the rayon pool) after the coded ones.
+    fn encode_from(&mut self, source: Source<'_>, from: usize) {
+        let dimension = self.dimension;
+        let start = from * dimension;
+        grow_for(&mut self.codes, (source.slots() - from) * dimension);
+        self.codes.resize(source.slots() * dimension, 0);
+        let (lo, step) = (&self.lo, &self.step);
+        self.codes[start..].par_chunks_mut(CHUNK_SLOTS * dimension).enumerate().for_each(|(chunk, out)| {
+            let first = from + chunk * CHUNK_SLOTS;
+            for (slot, out) in (first..).zip(out.chunks_exact_mut(dimension)) {
+                for (j, (x, c)) in source.values(slot).zip(out).enumerate() {
+                    *c = ((x - lo[j]) / step[j]).round().clamp(0.0, 255.0) as u8;
+                }
+            }
+        });
+    }
+
+    pub fn code(&self, slot: u32) -> &[u8] {
+        &self.codes[slot as usize * self.dimension..][..self.dimension]
+    }
+
+    /// Prepares a query (already normalised for cosine) for [`Codes::distance`].
+    pub fn prepare(&self, l2: bool, query: &[f32]) -> CodeQuery {
+        if l2 {
+            CodeQuery::L2(query.iter().zip(&self.lo).zip(&self.step).map(|((x, lo), s)| (x - lo) / s).collect())
+        } else {
+            let scaled = query.iter().zip(&self.step).map(|(x, s)| x * s).collect();
+            CodeQuery::Dot { scaled, offset: distance::dot(query, &self.lo) }
+        }
+    }
+
+    /// The space's distance from a prepared query to a slot's decoded vector: squared L2, or `1 − dot`.
+    #[inline]
+    pub fn distance(&self, query: &CodeQuery, slot: u32) -> f32 {
+        let code = self.code(slot);
+        match query {
+            CodeQuery::L2(scaled) => distance::code_l2(scaled, &self.weights, code),
+            CodeQuery::Dot { scaled, offset } => 1.0 - (offset + distance::code_dot(scaled, code)),
+        }
+    }
+
+    /// Bytes held.
+    pub fn capacity_bytes(&self) -> usize {
+        self.codes.capacity() + 12 * self.dimension
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(vectors: &[f32], dimension: usize) -> Source<'_> {
+        Source { dimension, vectors, scales: None }
+    }
+
+    fn decoded(codes: &Codes, slot: u32) -> Vec<f32> {
+        codes.code(slot).iter().enumerate().map(|(j, &c)| codes.lo[j] + codes.step[j] * f32::from(c)).collect()
+    }
+
+    #[test]
+    fn decoded_values_are_within_half_a_step() {
+        let vectors: Vec<f32> = (0..400).map(|i| ((i * 37) % 101) as f32 * 0.173 - 5.0).collect();
+        let codes = Codes::fit(source(&vectors, 4)).expect("codes");
+        for slot in 0..100u32 {
+            for (j, (x, d)) in vectors[slot as usize * 4..][..4].iter().zip(decoded(&codes, slot)).enumerate() {
+                assert!((x - d).abs() <= codes.step[j] * 0.5001, "slot {slot} dim {j}: {x} vs {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn distances_match_the_decoded_vectors() {
+        let vectors: Vec<f32> = (0..3 * 37).map(|i| ((i * 53) % 97) as f32 / 9.0 - 4.0).collect();
+        let codes = Codes::fit(source(&vectors, 37)).expect("codes");
+        let query: Vec<f32> = (0..37).map(|i| (i as f32).sin()).collect();
+        for slot in 0..3u32 {
+            let d = decoded(&codes, slot);
+            let l2: f32 = query.iter().zip(&d).map(|(a, b)| (a - b) * (a - b)).sum();
+            let ip: f32 = 1.0 - query.iter().zip(&d).map(|(a, b)| a * b).sum::<f32>();
+            let got_l2 = codes.distance(&codes.prepare(true, &query), slot);
+            let got_ip = codes.distance(&codes.prepare(false, &query), slot);
+            assert!((got_l2 - l2).abs() <= 1e-3 * l2.abs().max(1.0), "l2 {got_l2} vs {l2}");
+            assert!((got_ip - ip).abs() <= 1e-3 * ip.abs().max(1.0), "ip {got_ip} vs {ip}");
+        }
+    }
+
+    #[test]
+    fn constant_dimensions_code_and_bad_ranges_give_no_codes() {
+        // A constant dimension gets a range from the others' spread; all constant codes exactly.
+        let codes = Codes::fit(source(&[3.0, 1.0, 3.0, 2.0], 2)).expect("codes");
+        assert!((decoded(&codes, 0)[0] - 3.0).abs() <= codes.step[0] * 0.5001 && codes.hi[0] > 3.0);
+        assert!((decoded(&codes, 1)[1] - 2.0).abs() <= codes.step[1] * 0.5001);
+        let constant = Codes::fit(source(&[3.0, -1.0, 3.0, -1.0], 2)).expect("codes");
+        assert_eq!((decoded(&constant, 1)[0], decoded(&constant, 1)[1]), (3.0, -1.0));
+        assert!(Codes::fit(source(&[f32::NAN, 1.0], 2)).is_none());
+        assert!(Codes::fit(source(&[-3e38, 0.0, 3e38, 0.0], 2)).is_none(), "step² overflows");
+        assert!(Codes::fit(source(&[0.0, 0.0, 1e-30, 0.0], 2)).is_none(), "step² underflows");
+        assert!(Codes::fit(source(&[], 2)).is_none());
+    }
+
+    #[test]
+    fn extending_outside_the_ranges_refits() {
+        let mut vectors = vec![0.0, 0.0, 1.0, 1.0];
+        let codes = Codes::fit(source(&vectors, 2)).expect("codes");
+        vectors.extend([0.5, 0.5]);
+        let (lo, hi) = (codes.lo.clone(), codes.hi.clone());
+        let codes = codes.extend(source(&vectors, 2)).expect("inside");
+        assert_eq!((codes.lo.clone(), codes.hi.clone()), (lo, hi), "no refit");
+        assert_eq!(codes.codes.len(), 6);
+        vectors.extend([10.0, -2.0]);
+        let codes = codes.extend(source(&vectors, 2)).expect("refit");
+        assert!(codes.lo[0] < 0.0 && codes.lo[1] < -2.0 && codes.hi[0] > 10.0 && codes.hi[1] > 1.0, "refit with a margin");
+        assert_eq!(codes.codes.len(), 8);
+        let last = decoded(&codes, 3);
+        assert!((last[0] - 10.0).abs() <= codes.step[0] && (last[1] + 2.0).abs() <= codes.step[1]);
+        // Inside the margin: coded without another refit.
+        let (lo, hi) = (codes.lo.clone(), codes.hi.clone());
+        vectors.extend([10.5, -2.1]);
+        let codes = codes.extend(source(&vectors, 2)).expect("inside the margin");
+        assert_eq!((codes.lo.clone(), codes.hi.clone()), (lo, hi));
+    }
+}
