@@ -197,6 +197,22 @@ pub fn prefetch<T>(data: &[T]) {
     let _ = data;
 }
 
+/// Hints the CPU to start loading all of `data`, one request per 64-byte line (for a few vectors that
+/// are all about to be compared, e.g. a re-rank). A hint only, like [`prefetch`].
+#[inline]
+pub fn prefetch_all<T>(data: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        for offset in (0..std::mem::size_of_val(data)).step_by(64) {
+            // SAFETY: as in `prefetch`: `offset` is inside the slice, and a prefetch never faults.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(data.as_ptr().cast::<i8>().add(offset)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
 /// Which kernel set was selected at run time: `"avx512f"`, `"avx2+fma"`, `"neon"` or `"scalar"`.
 pub fn active_kernel() -> &'static str {
     kernels().name

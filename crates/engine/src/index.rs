@@ -507,6 +507,8 @@ impl VectorIndex {
             Some(codes) => {
                 let query = codes.prepare(self.space == Space::L2, prepared);
                 let mut found = graph.search(&query, ef, ef, &CodeMetric { codes, exact: &metric }, accept);
+                // All candidates' vectors are requested before the first is read.
+                found.iter().for_each(|candidate| distance::prefetch_all(metric.vector(candidate.1)));
                 for candidate in &mut found {
                     candidate.0 = metric.to_query(prepared, candidate.1);
                 }
