@@ -127,8 +127,10 @@ impl Metric for CodeMetric<'_> {
         self.codes.distance(query, slot)
     }
 
+    /// The whole code: at 784 dimensions, 13 lines requested at once beat 3 plus the hardware's
+    /// streaming (−20 % per query on fashion-mnist, engine-probe).
     fn prefetch(&self, slot: u32) {
-        distance::prefetch(self.codes.code(slot));
+        distance::prefetch_all(self.codes.code(slot));
     }
 
     fn between(&self, a: u32, b: u32) -> f32 {
