@@ -138,6 +138,7 @@ impl Codes {
             min > max || (min >= lo && max <= hi)
         });
         if !fits {
+            drop(self); // before the refit allocates its own codes
             return Codes::fit(source);
         }
         self.encode_from(source, coded);
