@@ -104,6 +104,13 @@ impl Codes {
     /// (no slots, values that are not finite, or a spread so small or large that `step²` is not a
     /// normal `f32`).
     pub fn fit(source: Source<'_>) -> Option<Codes> {
+        Codes::fit_into(source, Vec::new())
+    }
+
+    /// As [`Codes::fit`], coding into `buffer` (cleared first): a refit reuses the old codes' memory
+    /// instead of leaving the allocator a freed block as large as all of them.
+    fn fit_into(source: Source<'_>, mut buffer: Vec<u8>) -> Option<Codes> {
+        buffer.clear();
         let dimension = source.dimension;
         if dimension == 0 || source.slots() == 0 {
             return None;
@@ -128,7 +135,7 @@ impl Codes {
             step.push(s);
         }
         let weights = step.iter().map(|s| s * s).collect();
-        let mut codes = Codes { dimension, lo, hi, step, weights, codes: Vec::new() };
+        let mut codes = Codes { dimension, lo, hi, step, weights, codes: buffer };
         codes.encode_from(source, 0);
         Some(codes)
     }
@@ -144,8 +151,7 @@ impl Codes {
             min > max || (min >= lo - band && max <= hi + band)
         });
         if !fits {
-            drop(self); // before the refit allocates its own codes
-            return Codes::fit(source);
+            return Codes::fit_into(source, std::mem::take(&mut self.codes));
         }
         self.encode_from(source, coded);
         Some(self)
