@@ -1,7 +1,7 @@
 //! 8-bit copies of the stored vectors for walking the HNSW graph: a quarter of the bytes per distance,
-//! so the walk, which is bound by memory traffic, reads a quarter as much. Results never come from the
-//! codes: the search re-ranks what the walk finds with the exact `f32` distances (see
-//! `VectorIndex::graph_search`).
+//! for a walk that spends most of its time waiting for vectors to arrive from memory (it pays most where
+//! a vector spans many cache lines). Results never come from the codes: the search re-ranks what the
+//! walk finds with the exact `f32` distances (see `VectorIndex::graph_search`).
 //!
 //! Each dimension `j` has a range `[lo_j, lo_j + 255·step_j]`; a value `x` is stored as the nearest
 //! code `c = round((x − lo_j) / step_j)`, clamped to `0..=255`, and stands for `lo_j + step_j·c`.

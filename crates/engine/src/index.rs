@@ -5,6 +5,9 @@
 //! - every live record row has exactly one live slot; a slot is dead once its row is deleted or its
 //!   vector replaced, and a dead slot is never returned by a search;
 //! - when a graph exists it holds every slot, live or dead, below `slot_row.len()`;
+//! - codes ([`crate::codes`]) exist only with a graph, and then cover every slot (unless the data cannot
+//!   be coded); the graph is walked on them and what the walk finds is re-ranked by exact distances, so a
+//!   result's distance is always the exact one;
 //! - results are the k nearest allowed rows by Chroma's distance, sorted ascending.
 //!
 //! Memory: the row → slot map is a [`RowMap`] (a flat array while rows are dense, a hash map once deletes
