@@ -41,7 +41,8 @@ const CHUNK_SLOTS: usize = 1024;
 
 pub struct Codes {
     dimension: usize,
-    /// The fitted per-dimension minimum and maximum: values outside them make the codes refit.
+    /// The fitted per-dimension ranges (data extremes plus the margin); new values beyond them are
+    /// clamped within the `CLAMP` band and make the codes refit further out.
     lo: Vec<f32>,
     hi: Vec<f32>,
     step: Vec<f32>,
@@ -141,8 +142,8 @@ impl Codes {
     }
 
     /// Codes the slots of `source` added since the last call (`source` holds the coded slots first,
-    /// unchanged). Refits over all slots when a new value falls beyond the clamping band; `None` when that fit
-    /// fails.
+    /// unchanged). Refits over all slots when a new value falls beyond the clamping band; `None` when
+    /// that fit fails.
     pub fn extend(mut self, source: Source<'_>) -> Option<Codes> {
         let coded = self.codes.len() / self.dimension;
         // An empty range (min > max: no new slots) fits.
