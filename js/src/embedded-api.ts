@@ -49,6 +49,24 @@ function toRows(flat: Float32Array, dimension: number, start: number, count: num
   return rows;
 }
 
+/** Floats converted between two turns of the event loop by `toRowsYielding` (a few milliseconds' work). */
+const FLOATS_PER_TURN = 1 << 18;
+
+/**
+ * `toRows` of a whole matrix, giving the event loop a turn after every `FLOATS_PER_TURN` floats: turning
+ * a large result (e.g. a `get` of 20k × 256 embeddings) into arrays takes long enough to stall timers.
+ */
+async function toRowsYielding(flat: Float32Array, dimension: number, count: number): Promise<number[][]> {
+  const perTurn = Math.max(1, Math.floor(FLOATS_PER_TURN / Math.max(1, dimension)));
+  if (count <= perTurn) return toRows(flat, dimension, 0, count);
+  const rows: number[][] = [];
+  for (let start = 0; start < count; start += perTurn) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    rows.push(...toRows(flat, dimension, start, Math.min(perTurn, count - start)));
+  }
+  return rows;
+}
+
 /** Splits values laid out query after query into one list per query, `sizes[q]` values each. */
 function splitByQuery<T>(sizes: number[], take: (start: number, count: number) => T[]): T[][] {
   let start = 0;
@@ -241,7 +259,7 @@ export class EmbeddedApi implements ChromaApi {
     return this.run(async (engine) => {
       const result = await engine.get(collection.id, encode(request));
       const body = JSON.parse(result.json) as Omit<GetResponse, "embeddings">;
-      const embeddings = result.embeddings && toRows(result.embeddings, result.dimension, 0, body.ids.length);
+      const embeddings = result.embeddings && (await toRowsYielding(result.embeddings, result.dimension, body.ids.length));
       return { ...body, embeddings };
     });
   }
