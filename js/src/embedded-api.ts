@@ -62,7 +62,8 @@ async function toRowsYielding(flat: Float32Array, dimension: number, count: numb
   const rows: number[][] = [];
   for (let start = 0; start < count; start += perTurn) {
     if (start > 0) await new Promise((resolve) => setImmediate(resolve));
-    rows.push(...toRows(flat, dimension, start, Math.min(perTurn, count - start)));
+    // One push per row: spreading a slice of up to 2^18 rows into one call overflows the stack.
+    for (const row of toRows(flat, dimension, start, Math.min(perTurn, count - start))) rows.push(row);
   }
   return rows;
 }

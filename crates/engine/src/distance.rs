@@ -602,12 +602,7 @@ mod x86 {
         if i < whole {
             acc0 = step::<L2>(acc0, q, w, codes, i);
         }
-        let mut s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-        for i in whole..n {
-            let c = f32::from(codes[i]);
-            s += if L2 { w[i] * (q[i] - c) * (q[i] - c) } else { q[i] * c };
-        }
-        s
+        _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + code_tail::<L2>(q, w, codes, whole, n)
     }
 
     /// AVX2+FMA code kernel (see `scalar::code`): 8 codes widened to f32 per step, two accumulators,
@@ -646,12 +641,14 @@ mod x86 {
         if i < whole {
             acc0 = step::<L2>(acc0, q, w, codes, i);
         }
-        let mut s = hsum256(_mm256_add_ps(acc0, acc1));
-        for i in whole..n {
-            let c = f32::from(codes[i]);
-            s += if L2 { w[i] * (q[i] - c) * (q[i] - c) } else { q[i] * c };
-        }
-        s
+        hsum256(_mm256_add_ps(acc0, acc1)) + code_tail::<L2>(q, w, codes, whole, n)
+    }
+
+    /// The scalar kernel over elements `whole..n` (the part shorter than one SIMD step).
+    #[inline]
+    fn code_tail<const L2: bool>(q: &[f32], w: &[f32], codes: &[u8], whole: usize, n: usize) -> f32 {
+        // `w` is empty for the dot kernel, which never reads it.
+        super::scalar::code::<L2>(&q[whole..n], w.get(whole..n).unwrap_or(&[]), &codes[whole..n])
     }
 
     /// `MASK_WINDOW[8 - k..16 - k]` enables the first `k` (0 ≤ k ≤ 8) of 8 lanes.
