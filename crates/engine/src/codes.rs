@@ -175,6 +175,11 @@ impl Codes {
         });
     }
 
+    /// Renumbers the coded slots: slot `new` takes the code of slot `order[new]`.
+    pub fn reorder(&mut self, order: &[u32]) {
+        crate::index::permute_rows(&mut self.codes, self.dimension, order);
+    }
+
     pub fn code(&self, slot: u32) -> &[u8] {
         &self.codes[slot as usize * self.dimension..][..self.dimension]
     }

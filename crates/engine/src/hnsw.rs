@@ -439,6 +439,58 @@ impl Graph {
         found
     }
 
+    /// An order of the nodes in which neighbours sit close together: breadth-first over layer 0 from the
+    /// entry point, each node's links in stored order; nodes the walk does not reach follow in node order.
+    /// `order[new] = old`; it is a permutation of `0..len()`.
+    pub fn locality_order(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = Vec::with_capacity(self.len());
+        let mut placed = vec![false; self.len()];
+        let mut place = |node: u32, order: &mut Vec<u32>| {
+            if !std::mem::replace(&mut placed[node as usize], true) {
+                order.push(node);
+            }
+        };
+        let roots = self.entry.read().map(|(entry, _)| entry).into_iter().chain(0..self.len() as u32);
+        for root in roots {
+            let from = order.len();
+            place(root, &mut order);
+            let mut next = from;
+            while next < order.len() {
+                let node = order[next];
+                next += 1;
+                self.for_each_link(node, 0, |neighbour| place(neighbour, &mut order));
+            }
+        }
+        order
+    }
+
+    /// Renumbers the nodes in place: node `order[new]` becomes `new` (its links, level and upper blocks
+    /// follow it, every stored id is renamed, and so is the entry).
+    pub fn permute(&mut self, order: &[u32]) {
+        assert_eq!(order.len(), self.len(), "a permutation of the nodes");
+        let mut new_of = vec![0u32; self.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_of[old as usize] = new as u32;
+        }
+        let (block0, block) = (1 + self.max_links(0), 1 + self.max_links(1));
+        crate::index::permute_rows(&mut self.layer0, block0, order);
+        // Upper blocks stay where they are; the per-node start and level move with the node.
+        crate::index::permute_rows(&mut self.upper_start, 1, order);
+        crate::index::permute_rows(&mut self.levels, 1, order);
+        let rename = |blocks: &mut [AtomicU32], size: usize| {
+            for block in blocks.chunks_exact_mut(size) {
+                let count = (*block[0].get_mut() as usize).min(size - 1);
+                for id in &mut block[1..=count] {
+                    *id.get_mut() = new_of[*id.get_mut() as usize];
+                }
+            }
+        };
+        rename(&mut self.layer0, block0);
+        rename(&mut self.upper, block);
+        let entry = self.entry.get_mut();
+        *entry = entry.map(|(node, level)| (new_of[node as usize], level));
+    }
+
     /// Serialises the links (levels and neighbour lists) in little-endian u32s.
     pub fn write_links(&self, out: &mut Vec<u8>) {
         let entry = *self.entry.read();
@@ -639,6 +691,36 @@ mod tests {
                 assert!(links.len() <= graph.max_links(layer));
                 assert!(!links.contains(&node));
                 assert!(links.iter().all(|&l| graph.level(l) >= layer));
+            }
+        }
+    }
+
+    #[test]
+    fn locality_order_is_a_permutation_and_permuting_keeps_every_link() {
+        let p = points(3000, 8, 5);
+        let graph = build(&p, false);
+        let order = graph.locality_order();
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..graph.len() as u32).collect::<Vec<_>>());
+        assert_eq!(order[0], graph.entry.read().expect("entry").0, "the walk starts at the entry");
+        // Layer-0 links whose ends are at most 64 nodes apart: about twice as many in the new numbering
+        // (uniform 8-d points, the least clustered case).
+        let near = |g: &Graph| -> usize {
+            (0..g.len() as u32).map(|node| g.links(node, 0).iter().filter(|&&l| node.abs_diff(l) <= 64).count()).sum()
+        };
+        let mut permuted = build(&p, false); // the same graph: a serial build is deterministic
+        let before = near(&permuted);
+        permuted.permute(&order);
+        assert!(near(&permuted) * 2 > before * 3, "{} vs {before}", near(&permuted));
+        let (entry, level) = graph.entry.read().expect("entry");
+        let new_of = |old: u32| order.iter().position(|&o| o == old).expect("in order") as u32;
+        assert_eq!(*permuted.entry.read(), Some((new_of(entry), level)));
+        for (new, &old) in order.iter().enumerate() {
+            assert_eq!(permuted.level(new as u32), graph.level(old));
+            for layer in 0..=graph.level(old) {
+                let renamed: Vec<u32> = graph.links(old, layer).into_iter().map(new_of).collect();
+                assert_eq!(permuted.links(new as u32, layer), renamed, "node {old} layer {layer}");
             }
         }
     }
