@@ -128,6 +128,23 @@ describe("engine work does not block the event loop", () => {
     expectEventLoopAlive("get", m);
   });
 
+  it("a query returning many embeddings keeps the loop ticking, every row in its place", async () => {
+    const queries = Array.from({ length: 20 }, vector);
+    let last: any;
+    const m = await measure(async () => {
+      last = await col.query({ queryEmbeddings: queries, nResults: 1000, include: ["embeddings", "distances"] });
+    });
+    expect(last.embeddings).toHaveLength(queries.length);
+    // 20 × 1,000 rows of 256 floats: slices of 1,024 rows, so rows on both sides of a boundary are checked.
+    for (const [q, at] of [[0, 0], [1, 23], [1, 24], [9, 999], [19, 999]] as const) {
+      expect(last.embeddings[q]).toHaveLength(1000);
+      const one = await col.get({ ids: [last.ids[q][at]], include: ["embeddings"] });
+      expect(last.embeddings[q][at]).toEqual(one.embeddings[0]);
+      expect(last.embeddings[q][at]).toHaveLength(DIM);
+    }
+    expectEventLoopAlive("query with embeddings", m);
+  });
+
   it("timers fire while a single long call is pending (not only between calls)", async () => {
     const queries = Array.from({ length: 400 }, vector);
     let ticks = 0;

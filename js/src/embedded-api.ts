@@ -54,7 +54,8 @@ const FLOATS_PER_TURN = 1 << 18;
 
 /**
  * `toRows` of a whole matrix, giving the event loop a turn after every `FLOATS_PER_TURN` floats: turning
- * a large result (e.g. a `get` of 20k × 256 embeddings) into arrays takes long enough to stall timers.
+ * a large result (a `get` of 20k × 256 embeddings, a query of many embeddings with many results each) into
+ * arrays takes long enough to stall timers.
  */
 async function toRowsYielding(flat: Float32Array, dimension: number, count: number): Promise<number[][]> {
   const perTurn = Math.max(1, Math.floor(FLOATS_PER_TURN / Math.max(1, dimension)));
@@ -278,12 +279,13 @@ export class EmbeddedApi implements ChromaApi {
         queries.dimension,
       );
       const { counts, embeddings, distances, dimension, documents, uris, metadatas } = result;
+      const rows = embeddings && (await toRowsYielding(embeddings, dimension, result.ids.length));
       return {
         ids: splitByQuery(counts, (start, count) => result.ids.slice(start, start + count)),
         documents: documents ? splitByQuery(counts, (start, count) => documents.slice(start, start + count)) : null,
         uris: uris ? splitByQuery(counts, (start, count) => uris.slice(start, start + count)) : null,
         metadatas: metadatas === undefined ? null : splitJsonByQuery<Metadata | null>(counts, metadatas),
-        embeddings: embeddings ? splitByQuery(counts, (start, count) => toRows(embeddings, dimension, start, count)) : null,
+        embeddings: rows ? splitByQuery(counts, (start, count) => rows.slice(start, start + count)) : null,
         distances: distances ? splitByQuery(counts, (start, count) => Array.from(distances.subarray(start, start + count))) : null,
         include: request.include,
       };
