@@ -28,6 +28,8 @@ pub const GRAPH_MIN_LIVE: usize = 2048;
 /// Exact scans over more floats than this (e.g. 16k vectors of 128) are split across the rayon pool; below
 /// it the hand-off to other threads costs more than it saves.
 const PARALLEL_SCAN_MIN_FLOATS: usize = 1 << 21;
+/// How far ahead of the comparison an exact scan over a list of slots requests a vector.
+const SCAN_PREFETCH_AHEAD: usize = 4;
 /// Batches smaller than this are linked on the calling thread.
 const PARALLEL_LINK_MIN: usize = 256;
 /// The slots are laid out again ([`VectorIndex::reorder`]) once those appended since the last layout
@@ -533,14 +535,25 @@ impl VectorIndex {
     /// are the k smallest overall.
     fn exact_over(&self, prepared: &[f32], k: usize, slots: &[u32]) -> Vec<Hit> {
         if slots.len() * self.dimension < PARALLEL_SCAN_MIN_FLOATS {
-            return self.exact(prepared, k, slots.iter().copied());
+            return self.exact(prepared, k, self.prefetching(slots));
         }
         let part = slots.len().div_ceil(rayon::current_num_threads().max(1));
         let mut best: Vec<Scored> =
-            slots.par_chunks(part).flat_map_iter(|part| self.nearest(prepared, k, part.iter().copied())).collect();
+            slots.par_chunks(part).flat_map_iter(|part| self.nearest(prepared, k, self.prefetching(part))).collect();
         best.sort_unstable();
         best.truncate(k);
         self.hits(best)
+    }
+
+    /// The slots of a list, each yielded once the vector `SCAN_PREFETCH_AHEAD` places further on has been
+    /// requested: a filter's slots are scattered, and without the hint every comparison waits on memory.
+    fn prefetching<'a>(&'a self, slots: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
+        slots.iter().enumerate().map(move |(i, &slot)| {
+            if let Some(&ahead) = slots.get(i + SCAN_PREFETCH_AHEAD) {
+                distance::prefetch_all(self.slot_vector(ahead));
+            }
+            slot
+        })
     }
 
     /// Exact top-k over the given slots.
