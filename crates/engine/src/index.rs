@@ -28,6 +28,8 @@ pub const GRAPH_MIN_LIVE: usize = 2048;
 /// Exact scans over more floats than this (e.g. 16k vectors of 128) are split across the rayon pool; below
 /// it the hand-off to other threads costs more than it saves.
 const PARALLEL_SCAN_MIN_FLOATS: usize = 1 << 21;
+/// Filters matching at most this many slots are scanned in row order, unsorted.
+const UNSORTED_SCAN_MAX: usize = 4096;
 /// How far ahead of the comparison an exact scan over a list of slots requests a vector.
 const SCAN_PREFETCH_AHEAD: usize = 4;
 /// Batches smaller than this are linked on the calling thread.
@@ -498,11 +500,15 @@ impl VectorIndex {
         self.search_slots(query, k, slots.as_deref())
     }
 
-    /// The live slots of the given rows, ascending: the restriction [`VectorIndex::search_slots`] takes.
-    /// Rows without a vector are left out.
+    /// The live slots of the given rows: the restriction [`VectorIndex::search_slots`] takes. Rows without
+    /// a vector are left out. A long list is sorted, so that its scan reads memory in address order; a
+    /// short one is scanned as it comes (its vectors are requested ahead anyway). The order never changes
+    /// a result: the scan keeps the k smallest (distance, slot) pairs, a total order.
     pub fn slots_of(&self, rows: &[u64]) -> Vec<u32> {
         let mut slots: Vec<u32> = rows.iter().filter_map(|r| self.row_slot.get(r).copied()).collect();
-        slots.sort_unstable();
+        if slots.len() > UNSORTED_SCAN_MAX {
+            slots.sort_unstable();
+        }
         slots
     }
 
