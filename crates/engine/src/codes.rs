@@ -203,11 +203,6 @@ impl Codes {
             CodeQuery::Dot { scaled, offset } => 1.0 - (offset + distance::code_dot(scaled, code)),
         }
     }
-
-    /// Bytes held.
-    pub fn capacity_bytes(&self) -> usize {
-        self.codes.capacity() + 12 * self.dimension
-    }
 }
 
 #[cfg(test)]

@@ -181,20 +181,10 @@ pub fn distances_to_rows(space: Space, query: &[f32], rows: &[f32], out: &mut Ve
 /// node's link block about to be read). A hint only: no effect on results, a no-op where unsupported.
 #[inline]
 pub fn prefetch<T>(data: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // The first three cache lines (192 bytes): a 128-byte vector prefix or a whole link block of M = 16;
-        // longer vectors stream in behind the kernel's loads.
-        let bytes = std::mem::size_of_val(data);
-        for offset in (0..bytes.min(192)).step_by(64) {
-            // SAFETY: `offset < size_of_val(data)`, so the pointer is inside the slice; a prefetch never
-            // faults and reads nothing observable. SSE is part of the x86_64 baseline.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(data.as_ptr().cast::<i8>().add(offset)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = data;
+    // The first three cache lines (192 bytes): a 128-byte vector prefix or a whole link block of M = 16;
+    // longer vectors stream in behind the kernel's loads.
+    let prefix = (192 / std::mem::size_of::<T>().max(1)).max(1);
+    prefetch_all(&data[..data.len().min(prefix)]);
 }
 
 /// Hints the CPU to start loading all of `data`, one request per 64-byte line (for a few vectors that
@@ -205,7 +195,8 @@ pub fn prefetch_all<T>(data: &[T]) {
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         for offset in (0..std::mem::size_of_val(data)).step_by(64) {
-            // SAFETY: as in `prefetch`: `offset` is inside the slice, and a prefetch never faults.
+            // SAFETY: `offset < size_of_val(data)`, so the pointer is inside the slice; a prefetch never
+            // faults and reads nothing observable. SSE is part of the x86_64 baseline.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(data.as_ptr().cast::<i8>().add(offset)) };
         }
     }
