@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use crate::distance;
-use crate::row_map::grow_for;
+use crate::row_map::{grow_for, permute_rows};
 
 /// Whether graphs walk codes: yes unless `CHROMALITE_GRAPH_CODES=0` (read once). Without codes the walk
 /// reads the `f32` vectors: one byte less per vector dimension, slower queries.
@@ -177,7 +177,7 @@ impl Codes {
 
     /// Renumbers the coded slots: slot `new` takes the code of slot `order[new]`.
     pub fn reorder(&mut self, order: &[u32]) {
-        crate::index::permute_rows(&mut self.codes, self.dimension, order);
+        permute_rows(&mut self.codes, self.dimension, order);
     }
 
     pub fn code(&self, slot: u32) -> &[u8] {

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use parking_lot::{Mutex, RwLock};
 
 use crate::distance;
-use crate::row_map::grow_for;
+use crate::row_map::{grow_for, permute_rows};
 
 /// Distances between stored nodes and from a prepared query to a node.
 pub trait Metric: Sync {
@@ -473,10 +473,10 @@ impl Graph {
             new_of[old as usize] = new as u32;
         }
         let (block0, block) = (1 + self.max_links(0), 1 + self.max_links(1));
-        crate::index::permute_rows(&mut self.layer0, block0, order);
+        permute_rows(&mut self.layer0, block0, order);
         // Upper blocks stay where they are; the per-node start and level move with the node.
-        crate::index::permute_rows(&mut self.upper_start, 1, order);
-        crate::index::permute_rows(&mut self.levels, 1, order);
+        permute_rows(&mut self.upper_start, 1, order);
+        permute_rows(&mut self.levels, 1, order);
         let rename = |blocks: &mut [AtomicU32], size: usize| {
             for block in blocks.chunks_exact_mut(size) {
                 let count = (*block[0].get_mut() as usize).min(size - 1);

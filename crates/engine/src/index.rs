@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use crate::codes::{CodeQuery, Codes, Source};
 use crate::distance::{self, Space};
 use crate::hnsw::{Graph, GraphParams as LinkParams, LevelGenerator, Metric, Scored};
-use crate::row_map::{grow_for, RowMap};
+use crate::row_map::{grow_for, permute_rows, RowMap};
 
 /// Below this many live vectors an exact scan is as fast as the graph, and exact.
 pub const GRAPH_MIN_LIVE: usize = 2048;
@@ -85,29 +85,6 @@ pub struct VectorIndex {
 pub struct Hit {
     pub row: u64,
     pub distance: f32,
-}
-
-/// Rearranges rows of `width` items in place so that row `new` holds what row `order[new]` held
-/// (`order` is a permutation of the rows). Each cycle of the permutation is walked with row swaps, so no
-/// second copy of `data` is allocated: reordering a large store does not double its memory.
-pub(crate) fn permute_rows<T>(data: &mut [T], width: usize, order: &[u32]) {
-    assert_eq!(data.len(), order.len() * width, "one row per entry of the order");
-    let mut done = vec![false; order.len()];
-    for start in 0..order.len() {
-        // Along the cycle start → order[start] → …, swapping row `at` with row `order[at]` fixes row `at`
-        // and carries what `start` held one step on; the last row of the cycle receives it.
-        let mut at = start;
-        while !done[at] {
-            done[at] = true;
-            let from = order[at] as usize;
-            if from == start {
-                break;
-            }
-            let (low, high) = data.split_at_mut(at.max(from) * width);
-            low[at.min(from) * width..][..width].swap_with_slice(&mut high[..width]);
-            at = from;
-        }
-    }
 }
 
 /// Chroma's distances over the stored vectors. Queries are prepared first (normalised for cosine).
@@ -830,29 +807,6 @@ mod tests {
         assert_eq!(index.search(&[1.0, 1.0, 1.0, 1.0], u32::MAX as usize, None).len(), 501);
         assert_eq!(index.vector(2999), Some(&data[2999 * dim..3000 * dim]));
         assert_eq!(index.search(&[1.0, 1.0, 1.0, 1.0], 1, Some(&[5000]))[0].row, 5000);
-    }
-
-    #[test]
-    fn permute_rows_moves_each_row_to_its_new_place() {
-        let width = 3;
-        let n = 1000u32;
-        // A permutation with cycles of many lengths, fixed points included.
-        let mut order: Vec<u32> = (0..n).collect();
-        let mut state = 17u64;
-        for i in (1..n as usize).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            if state % 5 != 0 {
-                order.swap(i, (state % (i as u64 + 1)) as usize);
-            }
-        }
-        let data: Vec<u32> = (0..n * width as u32).collect();
-        let mut permuted = data.clone();
-        permute_rows(&mut permuted, width, &order);
-        for (new, &old) in order.iter().enumerate() {
-            assert_eq!(permuted[new * width..][..width], data[old as usize * width..][..width]);
-        }
     }
 
     #[test]

@@ -171,9 +171,55 @@ pub(crate) fn grow_for<T>(items: &mut Vec<T>, additional: usize) {
     }
 }
 
+/// Rearranges rows of `width` items in place so that row `new` holds what row `order[new]` held
+/// (`order` is a permutation of the rows). Each cycle of the permutation is walked with row swaps, so no
+/// second copy of `data` is allocated: reordering a large store does not double its memory.
+pub(crate) fn permute_rows<T>(data: &mut [T], width: usize, order: &[u32]) {
+    assert_eq!(data.len(), order.len() * width, "one row per entry of the order");
+    let mut done = vec![false; order.len()];
+    for start in 0..order.len() {
+        // Along the cycle start → order[start] → …, swapping row `at` with row `order[at]` fixes row `at`
+        // and carries what `start` held one step on; the last row of the cycle receives it.
+        let mut at = start;
+        while !done[at] {
+            done[at] = true;
+            let from = order[at] as usize;
+            if from == start {
+                break;
+            }
+            let (low, high) = data.split_at_mut(at.max(from) * width);
+            low[at.min(from) * width..][..width].swap_with_slice(&mut high[..width]);
+            at = from;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permute_rows_moves_each_row_to_its_new_place() {
+        let width = 3;
+        let n = 1000u32;
+        // A permutation with cycles of many lengths, fixed points included.
+        let mut order: Vec<u32> = (0..n).collect();
+        let mut state = 17u64;
+        for i in (1..n as usize).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            if state % 5 != 0 {
+                order.swap(i, (state % (i as u64 + 1)) as usize);
+            }
+        }
+        let data: Vec<u32> = (0..n * width as u32).collect();
+        let mut permuted = data.clone();
+        permute_rows(&mut permuted, width, &order);
+        for (new, &old) in order.iter().enumerate() {
+            assert_eq!(permuted[new * width..][..width], data[old as usize * width..][..width]);
+        }
+    }
 
     #[test]
     fn behaves_like_a_map() {
