@@ -18,8 +18,9 @@ mod imp {
     use std::cell::Cell;
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use std::sync::mpsc::{channel, Sender};
-    use std::sync::OnceLock;
+    use std::sync::mpsc::channel;
+    use std::sync::{Arc, Mutex, OnceLock};
+    use std::thread::Thread;
 
     use nix::sched::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet};
     use nix::unistd::{gettid, Pid};
@@ -29,7 +30,11 @@ mod imp {
     const UNPINNED: usize = usize::MAX;
 
     pub struct Lane {
-        jobs: Sender<Work>,
+        /// The job posted for the lane thread and not yet taken. At most one: only the holder of the
+        /// `busy` claim posts, once.
+        mailbox: Arc<Mutex<Option<Work>>>,
+        /// The lane thread, unparked when a job is posted.
+        worker: Thread,
         thread: Pid,
         /// The CPU the lane thread is bound to, or UNPINNED.
         cpu: AtomicUsize,
@@ -56,19 +61,31 @@ mod imp {
             if std::env::var("CHROMALITE_LANE").is_ok_and(|v| v == "0") {
                 return None;
             }
-            let (jobs, receiver) = channel::<Work>();
+            let mailbox = Arc::new(Mutex::new(None::<Work>));
+            let inbox = mailbox.clone();
             let (thread_sender, thread) = channel();
-            std::thread::Builder::new()
+            let worker = std::thread::Builder::new()
                 .name("chromalite-lane".into())
                 .spawn(move || {
                     let _ = thread_sender.send(gettid());
-                    for work in receiver {
-                        let _ = catch_unwind(AssertUnwindSafe(work));
+                    loop {
+                        let work = inbox.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+                        match work {
+                            Some(work) => {
+                                let _ = catch_unwind(AssertUnwindSafe(work));
+                            }
+                            // `send` unparks after releasing the mailbox, and an unpark that comes before
+                            // the park is kept as a token: no job waits unseen.
+                            None => std::thread::park(),
+                        }
                     }
                 })
-                .ok()?;
+                .ok()?
+                .thread()
+                .clone();
             Some(Lane {
-                jobs,
+                mailbox,
+                worker,
                 thread: thread.recv().ok()?,
                 cpu: AtomicUsize::new(UNPINNED),
                 busy: AtomicBool::new(false),
@@ -106,10 +123,12 @@ mod imp {
             Some(())
         }
 
-        /// Runs `job` on the lane thread.
+        /// Runs `job` on the lane thread. Called once per claim, by its holder.
         pub fn send(&self, job: impl FnOnce() + Send + 'static) {
-            // The receiver lives as long as the process (the lane thread never exits): `send` cannot fail.
-            let _ = self.jobs.send(Box::new(job));
+            *self.mailbox.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Box::new(job));
+            // Only after the mailbox is released: the woken thread, on this CPU, must not find it locked.
+            // (std's channel wakes its receiver under its own lock: two more context switches per call.)
+            self.worker.unpark();
         }
 
         /// Marks the lane idle. Called by the job when its work is done, before it settles its promise.
