@@ -4,6 +4,9 @@
  * vectors instead. Either way a query must return exact distances, nearest first, with high recall:
  * each mode runs in its own process (the variable is read once) and is checked against a brute-force
  * answer computed here, in every space.
+ *
+ * Filtered queries are exact scans; over 1 MiB of vectors the codes screen them (only vectors whose code
+ * cannot rule them out are compared): they must still return exactly the filtered top-k.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,7 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { seededRandom } from "./helpers.js";
+import { EphemeralClient } from "../dist/index.js";
+import { seededRandom, uniqueName } from "./helpers.js";
 
 const DIM = 24;
 const COUNT = 4_000; // above the graph threshold (2,048 live records)
@@ -112,5 +116,54 @@ describe.each([
       // The far vector is the l2 nearest of the last query, and the best by angle and inner product too.
       expect(ids[queryList.length - 1][0]).toBe("far");
     }
+  }, 120_000);
+});
+
+describe("filtered queries over many vectors (scans screened by the codes)", () => {
+  it("return exactly the filtered top 10 in every space", async () => {
+    const dim = 64;
+    const count = 6_000; // 6,000 × 64 floats: filters matching over 4,096 records cross 1 MiB
+    const random = seededRandom(41);
+    const gaussian = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+    const centres = Array.from({ length: 12 }, () => Array.from({ length: dim }, () => 2 * gaussian()));
+    const point = () => centres[Math.floor(random() * centres.length)].map((x) => x + gaussian());
+    const vectors = Array.from({ length: count }, point);
+    // Later additions spread wider than the first ones: some of their values are clamped in the codes.
+    vectors.slice(5_000).forEach((v) => v.forEach((x, j) => (v[j] = x * 1.4)));
+    const queries = Array.from({ length: 12 }, point);
+    const filters: [Record<string, unknown>, (i: number) => boolean][] = [
+      [{ bucket: { $lt: 9 } }, (i) => i % 10 < 9],
+      [{ bucket: { $gte: 0 } }, () => true],
+      [{ bucket: { $in: [2, 7] } }, (i) => i % 10 === 2 || i % 10 === 7],
+    ];
+    const client = EphemeralClient();
+    for (const space of ["l2", "cosine", "ip"]) {
+      const c = await client.createCollection({ name: uniqueName(`screen-${space}`), embeddingFunction: null, configuration: { hnsw: { space } } });
+      for (let i = 0; i < count; i += 1_000) {
+        const part = vectors.slice(i, i + 1_000);
+        await c.add({ ids: part.map((_, j) => String(i + j)), embeddings: part, metadatas: part.map((_, j) => ({ bucket: (i + j) % 10 })) });
+      }
+      for (const [where, allowed] of filters) {
+        const r = await c.query({ queryEmbeddings: queries, nResults: 10, where, include: ["distances"] });
+        queries.forEach((q, qi) => {
+          const ranked = vectors
+            .map((v, i) => ({ i, d: exactDistance(space, q, v) }))
+            .filter(({ i }) => allowed(i))
+            .sort((a, b) => a.d - b.d);
+          const [tenth, eleventh] = [ranked[9].d, ranked[10].d];
+          // Unless the 10th and 11th are tied within float32 rounding, the set is fixed.
+          if (eleventh - tenth > 1e-5 * Math.max(1, Math.abs(tenth))) {
+            expect([...r.ids[qi]].sort(), `${space} ${JSON.stringify(where)} query ${qi}`).toEqual(
+              ranked.slice(0, 10).map(({ i }) => String(i)).sort(),
+            );
+          }
+          r.ids[qi].forEach((id, rank) => {
+            const want = exactDistance(space, q, vectors[Number(id)]);
+            expect(Math.abs((r.distances[qi][rank] as number) - want)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want)));
+          });
+        });
+      }
+    }
+    await client.close();
   }, 120_000);
 });

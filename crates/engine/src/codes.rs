@@ -13,6 +13,9 @@
 //!   all coded slots). Clamping only blurs the walk's distances to a few outliers; results are exact.
 //! - `step_j > 0` and `step_j²` is a finite, non-zero `f32` for every dimension (otherwise there are no
 //!   codes: `fit` returns `None` and the graph walks the `f32` vectors).
+//! - `error` ≥ ‖x − x̂‖ for every coded slot that is not an `outlier` (x as coded, x̂ its decoded vector);
+//!   a slot is an outlier when a value of it was clamped. With these a scan can rank by codes and still
+//!   return exact results ([`Screen`]).
 
 use std::sync::OnceLock;
 
@@ -39,6 +42,7 @@ const CLAMP: f32 = 0.5;
 /// Slots per unit of parallel work when fitting and coding.
 const CHUNK_SLOTS: usize = 1024;
 
+#[derive(Clone)]
 pub struct Codes {
     dimension: usize,
     /// The fitted per-dimension ranges (data extremes plus the margin); new values beyond them are
@@ -49,6 +53,11 @@ pub struct Codes {
     /// `step_j²`: the weights of [`distance::code_l2`].
     weights: Vec<f32>,
     codes: Vec<u8>,
+    /// The largest distance between a coded vector and its decoding over the slots without clamped
+    /// values, rounded up (see the invariants).
+    error: f32,
+    /// One bit per coded slot: set when a value of the slot was clamped (its decoding may be far off).
+    outliers: Vec<u64>,
 }
 
 /// A query prepared for one space against one set of ranges.
@@ -57,6 +66,46 @@ pub enum CodeQuery {
     L2(Vec<f32>),
     /// `x_j · step_j` and `Σ x_j lo_j`: the inner product with a decoded vector is `offset + Σ scaled_j c_j`.
     Dot { scaled: Vec<f32>, offset: f32 },
+}
+
+/// Turns a code distance into a number no larger than the exact distance (as the `f32` kernels compute
+/// it) to any vector with that code, so a scan can rank by codes and stay exact.
+#[derive(Clone, Copy)]
+pub struct Screen<'a> {
+    l2: bool,
+    /// The codes' error bound, widened for rounding.
+    margin: f32,
+    outliers: &'a [u64],
+}
+
+impl Screen<'_> {
+    /// For a slot and its code distance. The decoded vector of a slot that is not an outlier is within
+    /// `error` of the vector (an invariant), so for squared L2 the exact distance is at least
+    /// `(√approximate − error)²` (triangle inequality), and for cosine at least `approximate − error`
+    /// (Cauchy–Schwarz, ‖query‖ = 1). The factors 0.999 and the 10⁻⁴ cover the rounding of both
+    /// computations (near 10⁻⁶ relative). An outlier gets no bound (−∞).
+    #[inline]
+    pub fn lower_bound(&self, slot: u32, approximate: f32) -> f32 {
+        if self.outliers.get(slot as usize / 64).is_none_or(|bits| bits >> (slot % 64) & 1 == 1) {
+            return f32::NEG_INFINITY;
+        }
+        let bound = if self.l2 {
+            let root = approximate.sqrt() * 0.999 - self.margin;
+            if root > 0.0 {
+                root * root * 0.999
+            } else {
+                f32::NEG_INFINITY
+            }
+        } else {
+            approximate - self.margin - 1e-4
+        };
+        // No bound from a code distance that is not a number.
+        if bound.is_nan() {
+            f32::NEG_INFINITY
+        } else {
+            bound
+        }
+    }
 }
 
 /// Where the values to code come from: slot-major vectors, each multiplied by its slot's scale when
@@ -136,7 +185,7 @@ impl Codes {
             step.push(s);
         }
         let weights = step.iter().map(|s| s * s).collect();
-        let mut codes = Codes { dimension, lo, hi, step, weights, codes: buffer };
+        let mut codes = Codes { dimension, lo, hi, step, weights, codes: buffer, error: 0.0, outliers: Vec::new() };
         codes.encode_from(source, 0);
         Some(codes)
     }
@@ -165,19 +214,51 @@ impl Codes {
         grow_for(&mut self.codes, (source.slots() - from) * dimension);
         self.codes.resize(source.slots() * dimension, 0);
         let (lo, step) = (&self.lo, &self.step);
-        self.codes[start..].par_chunks_mut(CHUNK_SLOTS * dimension).enumerate().for_each(|(chunk, out)| {
-            let first = from + chunk * CHUNK_SLOTS;
-            for (slot, out) in (first..).zip(out.chunks_exact_mut(dimension)) {
-                for (j, (x, c)) in source.values(slot).zip(out).enumerate() {
-                    *c = ((x - lo[j]) / step[j]).round().clamp(0.0, 255.0) as u8;
+        // Per chunk: the largest squared error of its slots without clamped values, and the clamped slots.
+        let chunks: Vec<(f64, Vec<u32>)> = self.codes[start..]
+            .par_chunks_mut(CHUNK_SLOTS * dimension)
+            .enumerate()
+            .map(|(chunk, out)| {
+                let first = from + chunk * CHUNK_SLOTS;
+                let (mut worst, mut clamped) = (0.0f64, Vec::new());
+                for (slot, out) in (first..).zip(out.chunks_exact_mut(dimension)) {
+                    let (mut squared, mut outlier) = (0.0f64, false);
+                    for (j, (x, c)) in source.values(slot).zip(out).enumerate() {
+                        let code = ((x - lo[j]) / step[j]).round();
+                        outlier |= !(0.0..=255.0).contains(&code);
+                        *c = code.clamp(0.0, 255.0) as u8;
+                        let decoded = f64::from(lo[j]) + f64::from(step[j]) * f64::from(*c);
+                        squared += (f64::from(x) - decoded).powi(2);
+                    }
+                    if outlier {
+                        clamped.push(slot as u32);
+                    } else {
+                        worst = worst.max(squared);
+                    }
                 }
+                (worst, clamped)
+            })
+            .collect();
+        self.outliers.resize(source.slots().div_ceil(64), 0);
+        for (worst, clamped) in chunks {
+            // Rounded up: f64 to f32 may round down.
+            self.error = self.error.max((worst.sqrt() * (1.0 + 1e-6)) as f32);
+            for slot in clamped {
+                self.outliers[slot as usize / 64] |= 1 << (slot % 64);
             }
-        });
+        }
     }
 
     /// Renumbers the coded slots: slot `new` takes the code of slot `order[new]`.
     pub fn reorder(&mut self, order: &[u32]) {
         permute_rows(&mut self.codes, self.dimension, order);
+        let old = std::mem::take(&mut self.outliers);
+        self.outliers = vec![0; old.len()];
+        for (new, &from) in order.iter().enumerate() {
+            if old[from as usize / 64] >> (from % 64) & 1 == 1 {
+                self.outliers[new / 64] |= 1 << (new % 64);
+            }
+        }
     }
 
     pub fn code(&self, slot: u32) -> &[u8] {
@@ -192,6 +273,19 @@ impl Codes {
             let scaled = query.iter().zip(&self.step).map(|(x, s)| x * s).collect();
             CodeQuery::Dot { scaled, offset: distance::dot(query, &self.lo) }
         }
+    }
+
+    /// Whether the codes cover slots `0..slots`.
+    pub fn covers(&self, slots: usize) -> bool {
+        self.codes.len() >= slots * self.dimension
+    }
+
+    /// Lower bounds on exact distances from code distances, for squared L2 (`l2`) or for cosine with a
+    /// unit-length query. See [`Screen::lower_bound`].
+    pub fn screen(&self, l2: bool) -> Screen<'_> {
+        // 10⁻⁴ of a code step in every dimension: the rounding of the query's conversion to code units.
+        let rounding = 1e-4 * self.weights.iter().sum::<f32>().sqrt();
+        Screen { l2, margin: self.error * 1.001 + rounding, outliers: &self.outliers }
     }
 
     /// The space's distance from a prepared query to a slot's decoded vector: squared L2, or `1 − dot`.
@@ -242,6 +336,95 @@ mod tests {
             assert!((got_l2 - l2).abs() <= 1e-3 * l2.abs().max(1.0), "l2 {got_l2} vs {l2}");
             assert!((got_ip - ip).abs() <= 1e-3 * ip.abs().max(1.0), "ip {got_ip} vs {ip}");
         }
+    }
+
+    /// Vectors whose extremes grow as they are added (so later batches are clamped, or refit), with
+    /// several dimensions of very different spreads.
+    fn growing(n: usize, dimension: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed | 1;
+        (0..n * dimension)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let unit = (state % 20_000) as f32 / 10_000.0 - 1.0;
+                let spread = 1.0 + (i % dimension) as f32 * 0.37;
+                unit * spread * (1.0 + 0.2 * (i / dimension) as f32 / n as f32)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_error_bounds_every_decoding_and_screens_bound_exact_distances() {
+        let (dimension, n) = (19, 600);
+        let vectors = growing(n, dimension, 3);
+        // Coded in batches, so some values are clamped into their range's ends.
+        let mut codes = Codes::fit(source(&vectors[..100 * dimension], dimension)).expect("codes");
+        for end in (200..=n).step_by(100) {
+            codes = codes.extend(source(&vectors[..end * dimension], dimension)).expect("codes");
+        }
+        let clamped = (0..n as u32).any(|s| codes.code(s).iter().any(|&c| c == 0 || c == 255));
+        assert!(clamped, "some values sit at the ends of their ranges");
+        let mut worst = 0.0f32;
+        let mut outliers = 0;
+        for slot in 0..n as u32 {
+            let x = &vectors[slot as usize * dimension..][..dimension];
+            let e: f32 = x.iter().zip(decoded(&codes, slot)).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt();
+            let outlier = codes.outliers[slot as usize / 64] >> (slot % 64) & 1 == 1;
+            let clamped = x.iter().enumerate().any(|(j, &v)| v < codes.lo[j] - codes.step[j] || v > codes.hi[j] + codes.step[j]);
+            assert!(outlier || !clamped, "slot {slot} is clamped");
+            if outlier {
+                outliers += 1;
+            } else {
+                assert!(e <= codes.error, "slot {slot}: {e} > {}", codes.error);
+                worst = worst.max(e);
+            }
+        }
+        assert!(outliers > 0, "some slots were clamped");
+        // Renumbering moves the outlier marks with the codes.
+        let order: Vec<u32> = (0..n as u32).map(|i| (i * 7 + 3) % n as u32).collect();
+        let mut moved = codes.clone();
+        moved.reorder(&order);
+        for (new, &old) in order.iter().enumerate() {
+            assert_eq!(moved.code(new as u32), codes.code(old));
+            let bit = |c: &Codes, s: usize| c.outliers[s / 64] >> (s % 64) & 1;
+            assert_eq!(bit(&moved, new), bit(&codes, old as usize), "slot {new} (was {old})");
+        }
+        assert!(codes.error <= worst * 1.001 + 1e-6, "the bound is the worst error, not more: {} vs {worst}", codes.error);
+        let queries = growing(40, dimension, 11);
+        let (l2, mut tight) = (codes.screen(true), 0);
+        for q in queries.chunks(dimension) {
+            let prepared = codes.prepare(true, q);
+            for slot in 0..n as u32 {
+                let exact = distance::l2_squared(q, &vectors[slot as usize * dimension..][..dimension]);
+                let bound = l2.lower_bound(slot, codes.distance(&prepared, slot));
+                assert!(bound <= exact, "l2 slot {slot}: bound {bound} > {exact}");
+                tight += usize::from(bound >= exact * 0.9);
+            }
+        }
+        assert!(tight * 2 > 40 * n, "the bound is close for most pairs ({tight} of {})", 40 * n);
+        // Cosine: unit vectors, coded as such.
+        let normalized = |v: &[f32]| {
+            let mut v = v.to_vec();
+            distance::normalize(&mut v);
+            v
+        };
+        let unit: Vec<f32> = vectors.chunks(dimension).flat_map(normalized).collect();
+        let codes = Codes::fit(source(&unit, dimension)).expect("codes");
+        let (cosine, mut tight) = (codes.screen(false), 0);
+        for q in queries.chunks(dimension) {
+            let q = normalized(q);
+            let prepared = codes.prepare(false, &q);
+            for slot in 0..n as u32 {
+                let exact = 1.0 - distance::dot(&q, &unit[slot as usize * dimension..][..dimension]);
+                let bound = cosine.lower_bound(slot, codes.distance(&prepared, slot));
+                assert!(bound <= exact, "cosine slot {slot}: bound {bound} > {exact}");
+                tight += usize::from(bound >= exact - 0.05);
+            }
+        }
+        assert!(tight * 2 > 40 * n, "the bound is close for most pairs ({tight} of {})", 40 * n);
+        assert_eq!(cosine.lower_bound(0, f32::NAN), f32::NEG_INFINITY);
+        assert_eq!(l2.lower_bound(0, f32::NAN), f32::NEG_INFINITY);
     }
 
     #[test]
