@@ -300,7 +300,7 @@ impl Graph {
         }
     }
 
-    fn greedy(&self, mut current: u32, mut distance: f32, layer: usize, distance_to: &dyn Fn(u32) -> f32) -> (u32, f32) {
+    fn greedy(&self, mut current: u32, mut distance: f32, layer: usize, distance_to: &impl Fn(u32) -> f32) -> (u32, f32) {
         loop {
             let mut best = (current, distance);
             self.for_each_link(current, layer, |neighbour| {
@@ -324,8 +324,8 @@ impl Graph {
         entry_points: &[Scored],
         ef: usize,
         layer: usize,
-        distance_to: &dyn Fn(u32) -> f32,
-        prefetch: &dyn Fn(u32),
+        distance_to: &impl Fn(u32) -> f32,
+        prefetch: &impl Fn(u32),
         visited: &mut Visited,
         accept: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<Scored> {
