@@ -550,17 +550,10 @@ impl VectorIndex {
     }
 
     /// As [`VectorIndex::nearest`], reading every slot's code but only the vectors the codes cannot rule
-    /// out (a quarter of the bytes per slot, for scans that wait on memory). Exact: the k best by code
-    /// give an upper bound on the k-th exact distance, and a slot is skipped only when the lower bound
-    /// its code gives ([`crate::codes::Screen`]) exceeds the k-th exact distance found so far.
+    /// out (a quarter of the bytes per slot, for scans that wait on memory).
     fn nearest_screened(&self, codes: &Codes, prepared: &[f32], k: usize, slots: &[u32]) -> Vec<Scored> {
-        let k = k.min(slots.len());
-        if k == 0 {
-            return Vec::new();
-        }
-        let l2 = self.space == Space::L2;
-        let (query, screen) = (codes.prepare(l2, prepared), codes.screen(l2));
-        let mut coded: Vec<Scored> = slots
+        let query = codes.prepare(self.space == Space::L2, prepared);
+        let coded: Vec<Scored> = slots
             .iter()
             .enumerate()
             .map(|(i, &slot)| {
@@ -570,9 +563,24 @@ impl VectorIndex {
                 Scored(codes.distance(&query, slot), slot)
             })
             .collect();
+        self.rank_screened(codes, prepared, k, coded)
+    }
+
+    /// The k smallest exact (distance, slot) pairs among slots scored by their codes (`coded`: code
+    /// distance, slot), sorted, reading only the vectors the codes cannot rule out. Exact: the k best by
+    /// code give an upper bound on the k-th exact distance, and a slot is skipped only when the lower
+    /// bound its code gives ([`crate::codes::Screen`]) exceeds the k-th exact distance found so far.
+    /// For L2 and cosine (the spaces the screen bounds).
+    fn rank_screened(&self, codes: &Codes, prepared: &[f32], k: usize, mut coded: Vec<Scored>) -> Vec<Scored> {
+        let k = k.min(coded.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        let screen = codes.screen(self.space == Space::L2);
         coded.select_nth_unstable(k - 1);
         let metric = self.metric();
         let scored = |slot: u32| Scored(metric.to_query(prepared, slot), slot);
+        coded[..k].iter().for_each(|c| distance::prefetch_all(self.slot_vector(c.1)));
         let mut best: BinaryHeap<Scored> = coded[..k].iter().map(|c| scored(c.1)).collect();
         // The k-th exact distance so far. (A NaN distance ranks last, as in `nearest`: it bounds nothing.)
         let worst = |best: &BinaryHeap<Scored>| match best.peek() {
@@ -652,6 +660,10 @@ impl VectorIndex {
             Some(codes) => {
                 let query = codes.prepare(self.space == Space::L2, prepared);
                 let mut found = graph.search(&query, ef, ef, &CodeMetric { codes, exact: &metric }, accept);
+                if self.space != Space::Ip {
+                    // Only the candidates whose codes leave them a chance (the same k as ranking all).
+                    return self.hits_or_scan(prepared, k, self.rank_screened(codes, prepared, k, found));
+                }
                 // All candidates' vectors are requested before the first is read.
                 found.iter().for_each(|candidate| distance::prefetch_all(metric.vector(candidate.1)));
                 for candidate in &mut found {
@@ -663,6 +675,11 @@ impl VectorIndex {
             }
             None => graph.search(prepared, k, ef, &metric, accept),
         };
+        self.hits_or_scan(prepared, k, found)
+    }
+
+    /// The graph's answer, unless it is short of k while records exist: then the exact scan's.
+    fn hits_or_scan(&self, prepared: &[f32], k: usize, found: Vec<Scored>) -> Vec<Hit> {
         if found.len() < k.min(self.row_slot.len()) {
             return self.exact(prepared, k, self.live_slots());
         }
@@ -788,13 +805,33 @@ mod tests {
                     }
                 }
             }
+            // The graph's candidates ranked by the screen: the same k as ranking every candidate.
+            let ef = 400;
+            index.set_ef_search(ef);
+            let codes = index.codes.as_ref().expect("codes");
+            for query in [centre.clone(), near(3), near(11)] {
+                let mut prepared = query.clone();
+                if space == Space::Cosine {
+                    distance::normalize(&mut prepared);
+                }
+                let walk = codes.prepare(space == Space::L2, &prepared);
+                let graph = index.graph.as_ref().expect("graph");
+                let found = graph.search(&walk, ef, ef, &CodeMetric { codes, exact: &index.metric() }, None);
+                let mut all: Vec<Scored> = found.iter().map(|c| Scored(index.metric().to_query(&prepared, c.1), c.1)).collect();
+                all.sort_unstable();
+                all.truncate(10);
+                // (The prepared query itself: a query normalised in another allocation may differ in
+                // its last bits, as the kernels' summation order follows alignment.)
+                assert_eq!(index.graph_search(&prepared, 10), index.hits(all), "{space:?}");
+            }
             // Through the public search, above the size at which scans are screened.
             assert!(n * dim >= SCREEN_MIN_FLOATS);
             let mut prepared = centre.clone();
             if space == Space::Cosine {
                 distance::normalize(&mut prepared);
             }
-            assert_eq!(index.search(&centre, 20, Some(&rows)), index.exact(&prepared, 20, index.live_slots()));
+            let slots = index.slots_of(&rows);
+            assert_eq!(index.exact_over(&prepared, 20, &slots), index.exact(&prepared, 20, index.live_slots()));
         }
     }
 
