@@ -660,18 +660,20 @@ impl VectorIndex {
             Some(codes) => {
                 let query = codes.prepare(self.space == Space::L2, prepared);
                 let mut found = graph.search(&query, ef, ef, &CodeMetric { codes, exact: &metric }, accept);
-                if self.space != Space::Ip {
-                    // Only the candidates whose codes leave them a chance (the same k as ranking all).
-                    return self.hits_or_scan(prepared, k, self.rank_screened(codes, prepared, k, found));
+                if self.space == Space::Ip {
+                    // No screen for inner products: every candidate's exact distance. All their vectors
+                    // are requested before the first is read.
+                    found.iter().for_each(|candidate| distance::prefetch_all(metric.vector(candidate.1)));
+                    for candidate in &mut found {
+                        candidate.0 = metric.to_query(prepared, candidate.1);
+                    }
+                    found.sort_unstable();
+                    found.truncate(k);
+                    found
+                } else {
+                    // Exact distances only for the candidates whose codes leave them a chance: the same k.
+                    self.rank_screened(codes, prepared, k, found)
                 }
-                // All candidates' vectors are requested before the first is read.
-                found.iter().for_each(|candidate| distance::prefetch_all(metric.vector(candidate.1)));
-                for candidate in &mut found {
-                    candidate.0 = metric.to_query(prepared, candidate.1);
-                }
-                found.sort_unstable();
-                found.truncate(k);
-                found
             }
             None => graph.search(prepared, k, ef, &metric, accept),
         };
