@@ -261,6 +261,11 @@ impl Codes {
         }
     }
 
+    /// See [`distance::collapse_into_huge_pages`].
+    pub fn collapse_into_huge_pages(&self) {
+        distance::collapse_into_huge_pages(&self.codes);
+    }
+
     pub fn code(&self, slot: u32) -> &[u8] {
         &self.codes[slot as usize * self.dimension..][..self.dimension]
     }

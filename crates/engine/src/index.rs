@@ -359,6 +359,20 @@ impl VectorIndex {
         let order = graph.locality_order();
         self.renumber(&order);
         self.ordered_slots = self.slot_row.len();
+        self.collapse_into_huge_pages();
+    }
+
+    /// Backs the arrays a search reads at random with huge pages ([`distance::collapse_into_huge_pages`]):
+    /// after a layout (the arrays are then in their final place until they grow by a quarter) and after
+    /// a snapshot is read.
+    fn collapse_into_huge_pages(&self) {
+        distance::collapse_into_huge_pages(&self.vectors);
+        if let Some(codes) = &self.codes {
+            codes.collapse_into_huge_pages();
+        }
+        if let Some(graph) = &self.graph {
+            graph.collapse_into_huge_pages();
+        }
     }
 
     /// Slot `new` takes what slot `order[new]` held, in every per-slot store and in the graph.
@@ -471,6 +485,7 @@ impl VectorIndex {
             // Kept as written (a snapshot of a laid-out index is laid out).
             index.ordered_slots = count;
             index.refresh_codes();
+            index.collapse_into_huge_pages();
         } else if has_graph != 0 {
             return None;
         }
