@@ -18,8 +18,9 @@
 //! works on the shorter of the two lengths, so no input can make it read out of bounds.
 //!
 //! `unsafe` here is confined to the SIMD loads and prefetches (each within a slice of checked length),
-//! and to the calls through the kernel table, whose entries only exist for target features detected
-//! on the running CPU. Every block carries a `SAFETY:` comment.
+//! to the calls through the kernel table, whose entries only exist for target features detected on the
+//! running CPU, and to one memory hint to the kernel (`madvise`, [`collapse_into_huge_pages`]) within a
+//! borrowed slice. Every block carries a `SAFETY:` comment.
 //!
 //! The SIMD kernels peel a masked head so that loads from the second operand (`b`, the stored row)
 //! are aligned; [`distances_to_rows`] also gives the query the rows' alignment for long scans.
