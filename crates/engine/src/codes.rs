@@ -86,7 +86,8 @@ impl Screen<'_> {
     /// computations (near 10⁻⁶ relative). An outlier gets no bound (−∞).
     #[inline]
     pub fn lower_bound(&self, slot: u32, approximate: f32) -> f32 {
-        if self.outliers.get(slot as usize / 64).is_none_or(|bits| bits >> (slot % 64) & 1 == 1) {
+        // (A slot beyond the codes has no bound either.)
+        if slot as usize >= self.outliers.len() * 64 || is_set(self.outliers, slot as usize) {
             return f32::NEG_INFINITY;
         }
         let bound = if self.l2 {
@@ -106,6 +107,15 @@ impl Screen<'_> {
             bound
         }
     }
+}
+
+/// Bit `i` of a bitset of 64-bit words (`i` within it).
+fn is_set(bits: &[u64], i: usize) -> bool {
+    bits[i / 64] >> (i % 64) & 1 == 1
+}
+
+fn set(bits: &mut [u64], i: usize) {
+    bits[i / 64] |= 1 << (i % 64);
 }
 
 /// Where the values to code come from: slot-major vectors, each multiplied by its slot's scale when
@@ -244,7 +254,7 @@ impl Codes {
             // Rounded up: f64 to f32 may round down.
             self.error = self.error.max((worst.sqrt() * (1.0 + 1e-6)) as f32);
             for slot in clamped {
-                self.outliers[slot as usize / 64] |= 1 << (slot % 64);
+                set(&mut self.outliers, slot as usize);
             }
         }
     }
@@ -255,8 +265,8 @@ impl Codes {
         let old = std::mem::take(&mut self.outliers);
         self.outliers = vec![0; old.len()];
         for (new, &from) in order.iter().enumerate() {
-            if old[from as usize / 64] >> (from % 64) & 1 == 1 {
-                self.outliers[new / 64] |= 1 << (new % 64);
+            if is_set(&old, from as usize) {
+                set(&mut self.outliers, new);
             }
         }
     }
@@ -375,7 +385,7 @@ mod tests {
         for slot in 0..n as u32 {
             let x = &vectors[slot as usize * dimension..][..dimension];
             let e: f32 = x.iter().zip(decoded(&codes, slot)).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt();
-            let outlier = codes.outliers[slot as usize / 64] >> (slot % 64) & 1 == 1;
+            let outlier = is_set(&codes.outliers, slot as usize);
             let clamped = x.iter().enumerate().any(|(j, &v)| v < codes.lo[j] - codes.step[j] || v > codes.hi[j] + codes.step[j]);
             assert!(outlier || !clamped, "slot {slot} is clamped");
             if outlier {
@@ -392,8 +402,7 @@ mod tests {
         moved.reorder(&order);
         for (new, &old) in order.iter().enumerate() {
             assert_eq!(moved.code(new as u32), codes.code(old));
-            let bit = |c: &Codes, s: usize| c.outliers[s / 64] >> (s % 64) & 1;
-            assert_eq!(bit(&moved, new), bit(&codes, old as usize), "slot {new} (was {old})");
+            assert_eq!(is_set(&moved.outliers, new), is_set(&codes.outliers, old as usize), "slot {new} (was {old})");
         }
         assert!(codes.error <= worst * 1.001 + 1e-6, "the bound is the worst error, not more: {} vs {worst}", codes.error);
         let queries = growing(40, dimension, 11);

@@ -464,13 +464,13 @@ impl Graph {
         order
     }
 
-    /// Renumbers the nodes in place: node `order[new]` becomes `new` (its links, level and upper blocks
-    /// follow it, every stored id is renamed, and so is the entry).
     /// Layer 0's links (the upper layers are small): see [`crate::distance::collapse_into_huge_pages`].
     pub fn collapse_into_huge_pages(&self) {
         crate::distance::collapse_into_huge_pages(&self.layer0);
     }
 
+    /// Renumbers the nodes in place: node `order[new]` becomes `new` (its links, level and upper blocks
+    /// follow it, every stored id is renamed, and so is the entry).
     pub fn permute(&mut self, order: &[u32]) {
         assert_eq!(order.len(), self.len(), "a permutation of the nodes");
         let mut new_of = vec![0u32; self.len()];
