@@ -568,15 +568,8 @@ impl VectorIndex {
     /// out (a quarter of the bytes per slot, for scans that wait on memory).
     fn nearest_screened(&self, codes: &Codes, prepared: &[f32], k: usize, slots: &[u32]) -> Vec<Scored> {
         let query = codes.prepare(self.space == Space::L2, prepared);
-        let coded: Vec<Scored> = slots
-            .iter()
-            .enumerate()
-            .map(|(i, &slot)| {
-                if let Some(&ahead) = slots.get(i + SCAN_PREFETCH_AHEAD) {
-                    distance::prefetch_all(codes.code(ahead));
-                }
-                Scored(codes.distance(&query, slot), slot)
-            })
+        let coded: Vec<Scored> = requesting_ahead(slots, |&slot| distance::prefetch_all(codes.code(slot)))
+            .map(|&slot| Scored(codes.distance(&query, slot), slot))
             .collect();
         self.rank_screened(codes, prepared, k, coded)
     }
@@ -607,18 +600,11 @@ impl VectorIndex {
         let mut open: Vec<Scored> =
             coded[k..].iter().map(|c| Scored(screen.lower_bound(c.1, c.0), c.1)).filter(|b| b.0 <= limit).collect();
         open.sort_unstable();
-        for (i, bound) in open.iter().enumerate() {
+        for bound in requesting_ahead(&open, |b| distance::prefetch_all(self.slot_vector(b.1))) {
             if bound.0 > worst(&best) {
                 break;
             }
-            if let Some(ahead) = open.get(i + SCAN_PREFETCH_AHEAD) {
-                distance::prefetch_all(self.slot_vector(ahead.1));
-            }
-            let candidate = scored(bound.1);
-            if best.peek().is_some_and(|w| candidate < *w) {
-                best.pop();
-                best.push(candidate);
-            }
+            keep_best(&mut best, k, scored(bound.1));
         }
         best.into_sorted_vec()
     }
@@ -626,12 +612,7 @@ impl VectorIndex {
     /// The slots of a list, each yielded once the vector `SCAN_PREFETCH_AHEAD` places further on has been
     /// requested: a filter's slots are scattered, and without the hint every comparison waits on memory.
     fn prefetching<'a>(&'a self, slots: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
-        slots.iter().enumerate().map(move |(i, &slot)| {
-            if let Some(&ahead) = slots.get(i + SCAN_PREFETCH_AHEAD) {
-                distance::prefetch_all(self.slot_vector(ahead));
-            }
-            slot
-        })
+        requesting_ahead(slots, |&slot| distance::prefetch_all(self.slot_vector(slot))).copied()
     }
 
     /// Exact top-k over the given slots.
@@ -644,15 +625,7 @@ impl VectorIndex {
         let metric = self.metric();
         let mut heap: BinaryHeap<Scored> = BinaryHeap::with_capacity(k + 1);
         for slot in slots {
-            let candidate = Scored(metric.to_query(prepared, slot), slot);
-            // By (distance, slot), not distance alone: ties at the k-th place then resolve the same in
-            // any scan order (a filter's slots come unsorted, a parallel scan in parts).
-            if heap.len() < k {
-                heap.push(candidate);
-            } else if heap.peek().is_some_and(|top| candidate < *top) {
-                heap.pop();
-                heap.push(candidate);
-            }
+            keep_best(&mut heap, k, Scored(metric.to_query(prepared, slot), slot));
         }
         heap.into_sorted_vec()
     }
@@ -702,6 +675,29 @@ impl VectorIndex {
         }
         self.hits(found)
     }
+}
+
+/// Adds `candidate` to `best`, a max-heap of at most `k`, if it is among the k smallest so far. By (distance,
+/// slot), not distance alone: ties at the k-th place then resolve the same in any scan order (a filter's
+/// slots come unsorted, a parallel scan in parts).
+fn keep_best(best: &mut BinaryHeap<Scored>, k: usize, candidate: Scored) {
+    if best.len() < k {
+        best.push(candidate);
+    } else if best.peek().is_some_and(|worst| candidate < *worst) {
+        best.pop();
+        best.push(candidate);
+    }
+}
+
+/// The items of `items`, each yielded after `request` was called for the item `SCAN_PREFETCH_AHEAD` places
+/// further on: scattered reads then overlap instead of each waiting on memory.
+fn requesting_ahead<'a, T>(items: &'a [T], request: impl Fn(&T) + 'a) -> impl Iterator<Item = &'a T> + 'a {
+    items.iter().enumerate().map(move |(i, item)| {
+        if let Some(ahead) = items.get(i + SCAN_PREFETCH_AHEAD) {
+            request(ahead);
+        }
+        item
+    })
 }
 
 #[cfg(test)]
