@@ -25,16 +25,45 @@ const args = new Map(
 );
 const quick = args.has("quick");
 const passes = Number(args.get("passes") ?? 3);
-const efs = quick ? [10, 20, 40, 80, 160] : [10, 16, 24, 32, 48, 64, 96, 128, 192, 256];
+const efs = quick ? [10, 20, 40, 80, 160] : [10, 12, 16, 20, 24, 32, 40, 48, 56, 64, 80, 96, 128, 192, 256];
 const started = Date.now();
 const loadStart = loadavg()[0];
 const log = (m) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
 
-function runWorker(task, options) {
+/**
+ * Turns for workers that run side by side: one worker at a time holds the turn, the others wait, first come
+ * first served (see `turn` in lib/worker.mjs). A worker that exits gives its turn up.
+ */
+function turnstile() {
+  const waiting = [];
+  let holder = null;
+  const next = () => {
+    while (!holder && waiting.length) {
+      holder = waiting.shift();
+      if (holder.connected) holder.send("granted");
+      else holder = null;
+    }
+  };
+  return (child) => {
+    child.on("message", (m) => {
+      if (m === "acquire") waiting.push(child);
+      else if (m === "release" && holder === child) holder = null;
+      next();
+    });
+    child.on("exit", () => {
+      if (holder === child) holder = null;
+      waiting.splice(0, waiting.length, ...waiting.filter((c) => c !== child));
+      next();
+    });
+  };
+}
+
+function runWorker(task, options, admit = turnstile()) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--expose-gc", join(BENCH_DIR, "lib", "worker.mjs"), task, JSON.stringify(options)], {
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
+    admit(child);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -42,8 +71,8 @@ function runWorker(task, options) {
       stderr += d;
       if (!quick) process.stderr.write(d);
     });
-    // Bounded: no worker may run longer than 10 minutes.
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10 * 60 * 1000);
+    // Bounded: no worker may run longer than 30 minutes (side by side, a worker waits for the others' turns).
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30 * 60 * 1000);
     child.on("close", (code) => {
       clearTimeout(timer);
       const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
@@ -129,9 +158,16 @@ try {
   for (const spec of selected) {
     await loadDataset(spec, log); // generate + ground truth once, cached
     const options = { spec, efs, passes, quick, serverUrl: server?.url, serverQueries: quick ? 100 : 300, filterQueries: quick ? 300 : 500, serverEfs: [10, 20, 40, 80, 160] };
-    const tasks = ["chromalite", "hnswlib", "usearch", "chromalite-filter", "chromalite-disk", "brute"];
+    // The three in-process engines run side by side, taking turns (one build or timed pass at a time), so
+    // that their QPS ratios compare passes run close together in time; the rest run one after another.
+    const sideBySide = ["chromalite", "hnswlib", "usearch"];
+    const tasks = ["chromalite-filter", "chromalite-disk", "brute"];
     if (server) tasks.push("server");
     const entry = { spec, runs: {} };
+    log(`${spec.name}: ${sideBySide.join(", ")} (side by side, taking turns)`);
+    const admit = turnstile();
+    const runs = await Promise.all(sideBySide.map((task) => runWorker(task, options, admit)));
+    sideBySide.forEach((task, i) => (entry.runs[task] = runs[i]));
     for (const task of tasks) {
       log(`${spec.name}: ${task}`);
       entry.runs[task] = await runWorker(task, options);
