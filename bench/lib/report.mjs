@@ -92,8 +92,8 @@ export function renderMarkdown(report, plotDir) {
   L.push(
     `Same data, same parameters for all: l2, k = 10, M = 16, ef_construction = 100; ef_search swept over ${report.efs.join(", ")} ` +
       `(chromalite via \`collection.modify({configuration: {hnsw: {ef_search}}})\`, hnswlib \`setEf\`, usearch \`expansion_search\` on a loaded copy). ` +
-      `Each engine runs in its own fresh child process; chromalite, hnswlib-node and usearch run side by side and take turns (one build or one timed pass at a time, first come first served), ` +
-      `so the three engines' passes at each sweep point alternate in time and meet the machine's changing load alike; each pass starts with 50 untimed queries. ` +
+      `Each engine runs in its own fresh child process; chromalite, hnswlib-node and usearch run side by side and take turns (one build or one timed turn at a time, first come first served), ` +
+      `timing each pass in turns of 100 queries, each after 10 untimed ones, so the three engines' passes at each sweep point interleave in time and meet the machine's changing load alike. ` +
       `QPS = median of ${report.passes} passes over all queries, one query at a time ` +
       `(chromalite awaited through the public API); latency p50/p99 from the median pass; recall@10 against an exact brute-force top-10 (cached). ` +
       `"QPS @ recall ≥ x" is the best QPS among sweep points reaching x. The machine is shared and noisy (±15 % and worse between runs): ` +
@@ -155,7 +155,7 @@ export function renderMarkdown(report, plotDir) {
       `chromalite worst event-loop stall: ${f1(Math.max(...(c.sweep ?? []).map((p) => p.worstLagMs)))} ms while querying one at a time, ` +
         `${f1(c.batch?.oneCall?.worstLagMs)} ms during a ${spec.q}-embedding query call, ${f1(c.buildLagMs)} ms during the build`,
       runs.usearch?.batch ? `usearch (synchronous API): ${f1(runs.usearch.batch.worstLagMs)} ms during its batch search, ${f1(runs.usearch.buildLagMs)} ms during its build` : null,
-      runs.hnswlib?.sweep ? `hnswlib-node (synchronous): ${f1(Math.max(...runs.hnswlib.sweep.map((p) => p.worstLagMs)))} ms while querying one at a time (yielding only between passes)` : null,
+      runs.hnswlib?.sweep ? `hnswlib-node (synchronous): ${f1(Math.max(...runs.hnswlib.sweep.map((p) => p.worstLagMs)))} ms while querying one at a time (yielding only every 100 queries)` : null,
     ].filter(Boolean);
     L.push(`Event loop (2 ms interval timer): ${stall.join("; ")}.`, "");
     // Filtered

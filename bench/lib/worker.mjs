@@ -76,6 +76,9 @@ function lagMonitor() {
   };
 }
 
+const TURN_QUERIES = 100;
+const WARM_QUERIES = 10;
+
 /**
  * Sweeps ef_search: per ef, `passes` passes over all queries one at a time; QPS = median over passes,
  * p50/p99 from the median pass, recall from the first pass. `search(q)` returns indices (maybe a Promise).
@@ -86,27 +89,36 @@ async function sweep(efs, setEf, search, passes, isAsync) {
     const runs = [];
     let found;
     let worstLag = 0;
-    for (let p = 0; p < passes; p++) await turn(async () => {
-      if (p === 0) await setEf(ef);
-      // Warm-up in every pass: another engine's turn may have run since the last one.
-      for (let q = 0; q < Math.min(50, Q); q++) await search(q);
+    for (let p = 0; p < passes; p++) {
       const lat = new Float64Array(Q);
       const res = new Array(Q);
-      const lag = lagMonitor();
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      for (let q = 0; q < Q; q++) {
-        const t = performance.now();
-        res[q] = isAsync ? await search(q) : search(q);
-        lat[q] = performance.now() - t;
+      let seconds = 0;
+      let cpuUs = 0;
+      // A pass is timed in turns of TURN_QUERIES queries, each after WARM_QUERIES untimed ones (the next
+      // turn's), since another engine's turn may have run in between.
+      for (let from = 0; from < Q; from += TURN_QUERIES) {
+        await turn(async () => {
+          if (p === 0 && from === 0) await setEf(ef);
+          const to = Math.min(Q, from + TURN_QUERIES);
+          for (let w = 0; w < Math.min(WARM_QUERIES, Q); w++) await search((to + w) % Q);
+          const lag = lagMonitor();
+          const cpu0 = process.cpuUsage();
+          const t0 = performance.now();
+          for (let q = from; q < to; q++) {
+            const t = performance.now();
+            res[q] = isAsync ? await search(q) : search(q);
+            lat[q] = performance.now() - t;
+          }
+          seconds += (performance.now() - t0) / 1000;
+          const cpu = process.cpuUsage(cpu0);
+          cpuUs += cpu.user + cpu.system;
+          worstLag = Math.max(worstLag, lag.stop());
+        });
+        if (!isAsync) await tick();
       }
-      const seconds = (performance.now() - t0) / 1000;
-      const cpu = process.cpuUsage(cpu0);
-      worstLag = Math.max(worstLag, lag.stop());
       if (!found) found = res;
-      runs.push({ qps: Q / seconds, cpuUs: (cpu.user + cpu.system) / Q, lat: Array.from(lat).sort((a, b) => a - b) });
-      if (!isAsync) await tick();
-    });
+      runs.push({ qps: Q / seconds, cpuUs: cpuUs / Q, lat: Array.from(lat).sort((a, b) => a - b) });
+    }
     const qpsMedian = median(runs.map((r) => r.qps));
     const mid = runs.reduce((a, b) => (Math.abs(b.qps - qpsMedian) < Math.abs(a.qps - qpsMedian) ? b : a));
     points.push({
