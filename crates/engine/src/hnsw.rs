@@ -113,6 +113,50 @@ impl Visited {
     }
 }
 
+/// The best nodes found so far by a search without `accept`, at most `capacity`, sorted by (distance,
+/// node), each flagged once expanded. Every entry before `next` is expanded. One sorted array replaces the
+/// candidate and result heaps: with `ef` entries or fewer, an insertion's shift costs less than two heap
+/// updates, and the next node to expand is the first unexpanded entry.
+struct SearchList {
+    entries: Vec<(Scored, bool)>,
+    capacity: usize,
+    next: usize,
+}
+
+impl SearchList {
+    fn new(capacity: usize) -> SearchList {
+        SearchList { entries: Vec::with_capacity(capacity + 1), capacity, next: 0 }
+    }
+
+    /// Whether a node at `distance` would enter the list.
+    fn admits(&self, distance: f32) -> bool {
+        self.entries.len() < self.capacity || self.entries.last().is_some_and(|worst| distance < worst.0 .0)
+    }
+
+    fn insert(&mut self, scored: Scored) {
+        let at = self.entries.partition_point(|(entry, _)| *entry < scored);
+        self.entries.insert(at, (scored, false));
+        self.entries.truncate(self.capacity);
+        self.next = self.next.min(at);
+    }
+
+    /// The nearest node not expanded yet, now flagged expanded.
+    fn expand_next(&mut self) -> Option<u32> {
+        while let Some((scored, expanded)) = self.entries.get_mut(self.next) {
+            self.next += 1;
+            if !*expanded {
+                *expanded = true;
+                return Some(scored.1);
+            }
+        }
+        None
+    }
+
+    fn into_sorted_vec(self) -> Vec<Scored> {
+        self.entries.into_iter().map(|(scored, _)| scored).collect()
+    }
+}
+
 /// Levels are drawn from a seeded generator so builds are reproducible.
 pub struct LevelGenerator {
     state: u64,
@@ -329,6 +373,9 @@ impl Graph {
         visited: &mut Visited,
         accept: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<Scored> {
+        if accept.is_none() {
+            return self.search_layer_list(entry_points, ef, layer, distance_to, prefetch, visited);
+        }
         let mut candidates: BinaryHeap<std::cmp::Reverse<Scored>> = BinaryHeap::new();
         let mut results: BinaryHeap<Scored> = BinaryHeap::new();
         for &point in entry_points {
@@ -372,6 +419,43 @@ impl Graph {
             }
         }
         results.into_sorted_vec()
+    }
+
+    /// [`Graph::search_layer`] without `accept`: every node found may be a result, so one sorted list holds
+    /// both the results and the nodes still to expand.
+    fn search_layer_list(
+        &self,
+        entry_points: &[Scored],
+        ef: usize,
+        layer: usize,
+        distance_to: &impl Fn(u32) -> f32,
+        prefetch: &impl Fn(u32),
+        visited: &mut Visited,
+    ) -> Vec<Scored> {
+        let mut list = SearchList::new(ef);
+        for &point in entry_points {
+            if visited.insert(point.1) && list.admits(point.0) {
+                list.insert(point);
+            }
+        }
+        let mut fresh: Vec<u32> = Vec::with_capacity(self.max_links(layer));
+        while let Some(node) = list.expand_next() {
+            fresh.clear();
+            self.for_each_link(node, layer, |neighbour| {
+                if visited.insert(neighbour) {
+                    prefetch(neighbour);
+                    fresh.push(neighbour);
+                }
+            });
+            for &neighbour in &fresh {
+                let d = distance_to(neighbour);
+                if list.admits(d) {
+                    distance::prefetch(self.block(neighbour, layer));
+                    list.insert(Scored(d, neighbour));
+                }
+            }
+        }
+        list.into_sorted_vec()
     }
 
     /// The neighbour-selection heuristic: keep a candidate only if it is closer to the base than to every
@@ -652,6 +736,53 @@ mod tests {
             total += exact.len();
         }
         hits as f64 / total as f64
+    }
+
+    #[test]
+    fn the_search_list_keeps_the_best_sorted_and_expands_each_once_nearest_first() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut random = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for capacity in [1, 2, 7, 64] {
+            let mut list = SearchList::new(capacity);
+            let mut admitted: Vec<Scored> = Vec::new();
+            let mut expanded: Vec<u32> = Vec::new();
+            for node in 0..500u32 {
+                // Few distinct distances, so ties occur.
+                let scored = Scored((random() % 40) as f32, node);
+                if list.admits(scored.0) {
+                    list.insert(scored);
+                    admitted.push(scored);
+                }
+                if random() % 3 == 0 {
+                    let before: Vec<Scored> = list.entries.iter().filter(|e| !e.1).map(|e| e.0).collect();
+                    if let Some(next) = list.expand_next() {
+                        // The nearest entry not expanded before.
+                        assert_eq!(next, before.iter().min().expect("an unexpanded entry").1);
+                        expanded.push(next);
+                    } else {
+                        assert!(before.is_empty());
+                    }
+                }
+                assert!(list.entries.len() <= capacity);
+                assert!(list.entries.windows(2).all(|w| w[0].0 < w[1].0));
+                assert!(list.entries[..list.next.min(list.entries.len())].iter().all(|e| e.1));
+            }
+            while let Some(next) = list.expand_next() {
+                expanded.push(next);
+            }
+            let mut unique = expanded.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), expanded.len(), "a node expanded twice");
+            admitted.sort_unstable();
+            admitted.truncate(capacity);
+            assert_eq!(list.into_sorted_vec(), admitted);
+        }
     }
 
     #[test]
