@@ -124,8 +124,10 @@ struct SearchList {
 }
 
 impl SearchList {
-    fn new(capacity: usize) -> SearchList {
-        SearchList { entries: Vec::with_capacity(capacity + 1), capacity, next: 0 }
+    /// A list of up to `capacity` of a graph's `nodes`: `capacity` comes from the caller (ef, up to
+    /// u32::MAX) and sizes nothing beyond the nodes that exist.
+    fn new(capacity: usize, nodes: usize) -> SearchList {
+        SearchList { entries: Vec::with_capacity(capacity.min(nodes) + 1), capacity, next: 0 }
     }
 
     /// Whether a node at `distance` would enter the list.
@@ -432,7 +434,7 @@ impl Graph {
         prefetch: &impl Fn(u32),
         visited: &mut Visited,
     ) -> Vec<Scored> {
-        let mut list = SearchList::new(ef);
+        let mut list = SearchList::new(ef, self.len());
         for &point in entry_points {
             if visited.insert(point.1) && list.admits(point.0) {
                 list.insert(point);
@@ -747,8 +749,9 @@ mod tests {
             state ^= state << 17;
             state
         };
-        for capacity in [1, 2, 7, 64] {
-            let mut list = SearchList::new(capacity);
+        // u32::MAX: an ef from the caller, bounded by the 500 nodes when allocating.
+        for capacity in [1, 2, 7, 64, u32::MAX as usize] {
+            let mut list = SearchList::new(capacity, 500);
             let mut admitted: Vec<Scored> = Vec::new();
             let mut expanded: Vec<u32> = Vec::new();
             for node in 0..500u32 {
