@@ -396,14 +396,7 @@ impl Graph {
             if results.len() >= ef && results.peek().is_some_and(|worst| distance > worst.0) {
                 break;
             }
-            // Unvisited neighbours first, their vectors requested ahead of the distance computations.
-            fresh.clear();
-            self.for_each_link(node, layer, |neighbour| {
-                if visited.insert(neighbour) {
-                    prefetch(neighbour);
-                    fresh.push(neighbour);
-                }
-            });
+            self.unvisited_links(node, layer, visited, prefetch, &mut fresh);
             for &neighbour in &fresh {
                 let d = distance_to(neighbour);
                 let worth = results.len() < ef || results.peek().is_some_and(|worst| d < worst.0);
@@ -421,6 +414,19 @@ impl Graph {
             }
         }
         results.into_sorted_vec()
+    }
+
+    /// Sets `fresh` to the links of `node` on a layer not visited yet, now marked visited, their vectors
+    /// requested ahead of the distance computations.
+    #[inline]
+    fn unvisited_links(&self, node: u32, layer: usize, visited: &mut Visited, prefetch: &impl Fn(u32), fresh: &mut Vec<u32>) {
+        fresh.clear();
+        self.for_each_link(node, layer, |neighbour| {
+            if visited.insert(neighbour) {
+                prefetch(neighbour);
+                fresh.push(neighbour);
+            }
+        });
     }
 
     /// [`Graph::search_layer`] without `accept`: every node found may be a result, so one sorted list holds
@@ -442,13 +448,7 @@ impl Graph {
         }
         let mut fresh: Vec<u32> = Vec::with_capacity(self.max_links(layer));
         while let Some(node) = list.expand_next() {
-            fresh.clear();
-            self.for_each_link(node, layer, |neighbour| {
-                if visited.insert(neighbour) {
-                    prefetch(neighbour);
-                    fresh.push(neighbour);
-                }
-            });
+            self.unvisited_links(node, layer, visited, prefetch, &mut fresh);
             for &neighbour in &fresh {
                 let d = distance_to(neighbour);
                 if list.admits(d) {
