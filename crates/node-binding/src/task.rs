@@ -5,6 +5,7 @@
 //! `ErrorCode`; the TS layer (`js/src/errors.ts`) maps codes to Chroma's error classes. A panic in the
 //! engine is caught here and becomes an `[Internal]` error: it never takes the process down.
 
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use napi::bindgen_prelude::{AsyncTask, Float32Array, ToNapiValue, TypeName, Unknown};
@@ -40,6 +41,18 @@ impl IntoJs for Floats {
 
 pub struct Job<T: IntoJs> {
     work: Option<Box<dyn FnOnce() -> engine::Result<T> + Send>>,
+    /// Made by `schedule`: counted in `PENDING` until it settles.
+    scheduled: bool,
+}
+
+thread_local! {
+    /// On a JS thread: how many of its `schedule` calls have not settled yet. Incremented when a call is
+    /// made and decremented when its promise settles, both on this thread.
+    static PENDING: Cell<usize> = const { Cell::new(0) };
+}
+
+fn settled() {
+    PENDING.set(PENDING.get().saturating_sub(1));
 }
 
 impl<T: IntoJs> Task for Job<T> {
@@ -58,16 +71,29 @@ impl<T: IntoJs> Task for Job<T> {
     fn resolve(&mut self, env: Env, output: T) -> napi::Result<T::Js> {
         output.into_js(&env)
     }
+
+    fn finally(self, _env: Env) -> napi::Result<()> {
+        if self.scheduled {
+            settled();
+        }
+        Ok(())
+    }
 }
 
 /// Runs `work` off the JS thread and returns its Promise: on the lane (see `lane.rs`) when it is idle,
-/// else on the libuv pool. For calls that are short and usually awaited one at a time.
+/// else on the libuv pool. For calls that are short and usually awaited one at a time: a call made while
+/// none other of this thread's is pending hands its CPU to the lane at once.
 pub fn schedule<'env, T: IntoJs>(
     env: &'env Env,
     work: impl FnOnce() -> engine::Result<T> + Send + 'static,
 ) -> napi::Result<Unknown<'env>> {
-    let mut job = Job { work: Some(Box::new(work)) };
-    let Some(claim) = Lane::claim() else { return Ok(env.spawn(job)?.promise_object().to_unknown()) };
+    let alone = PENDING.get() == 0;
+    let mut job = Job { work: Some(Box::new(work)), scheduled: true };
+    let Some(claim) = Lane::claim() else {
+        let promise = env.spawn(job)?.promise_object().to_unknown();
+        PENDING.set(PENDING.get() + 1);
+        return Ok(promise);
+    };
     let lane = claim.lane;
     let (deferred, promise) = match env.create_deferred() {
         Ok(created) => created,
@@ -77,21 +103,24 @@ pub fn schedule<'env, T: IntoJs>(
             return Err(err);
         }
     };
-    lane.send(move || {
+    PENDING.set(PENDING.get() + 1);
+    let job = move || {
         let outcome = job.compute();
         lane.done();
         // The resolver runs on the JS thread that made the call.
         deferred.resolve(move |env| {
+            settled();
             claim.release();
             outcome.and_then(|value| value.into_js(&env))
         });
-    });
+    };
+    lane.send(job, alone);
     Ok(promise.to_unknown())
 }
 
 /// Schedules `work` on a worker thread; the returned task resolves the JS Promise.
 pub fn spawn<T: IntoJs>(work: impl FnOnce() -> engine::Result<T> + Send + 'static) -> AsyncTask<Job<T>> {
-    AsyncTask::new(Job { work: Some(Box::new(work)) })
+    AsyncTask::new(Job { work: Some(Box::new(work)), scheduled: false })
 }
 
 pub fn to_js_error(err: &engine::Error) -> Error {
