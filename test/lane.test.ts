@@ -4,7 +4,8 @@
  * (crates/node-binding/src/lane.rs).
  * These tests pin down what makes that safe for the host process: the JS thread gets its own CPU mask back
  * once its calls have settled (also when calls overlap, fail, or come from worker threads), results are the
- * same as through the libuv pool, and `CHROMALITE_LANE=0` turns the lane off.
+ * same as through the libuv pool, calls in flight at once still spread over the pool (a call awaited alone
+ * hands the JS thread's CPU to the lane; task.rs), and `CHROMALITE_LANE=0` turns the lane off.
  *
  * The mask is read from /proc (Linux). Where the process may use only one CPU there is nothing to narrow,
  * and the tests that look at the mask while a call is pending are skipped.
@@ -263,6 +264,61 @@ describe("the lane (record reads and writes awaited one at a time)", () => {
     expect(during.map(cpuCount)).toContain(1);
     expect(await collection.count()).toBe(COUNT);
     expect(allowedCpus()).toBe(ORIGINAL);
+  });
+
+  it.skipIf(!linux)("calls awaited one at a time run on the lane; calls in flight at once spread over the pool", () => {
+    // A fresh process, so that its threads' CPU time (from /proc, in clock ticks) is this workload's. A call
+    // made while none other is pending hands the JS thread's CPU to the lane; one made while others are
+    // pending must not, or the JS thread would issue each call only once the lane is done with the last
+    // and every call would run on the lane.
+    const dist = fileURLToPath(new URL("../dist/index.cjs", import.meta.url));
+    const script = `
+      const { readFileSync, readdirSync } = require("node:fs");
+      const { EphemeralClient } = require(${JSON.stringify(dist)});
+      const ticks = (path) => {
+        const stat = readFileSync(path, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return Number(fields[11]) + Number(fields[12]);
+      };
+      // CPU ticks of the lane thread, and of every thread but the lane, this JS thread and the engine's pool.
+      const sample = () => {
+        let lane = 0, engine = 0;
+        for (const tid of readdirSync("/proc/self/task")) {
+          const name = readFileSync("/proc/self/task/" + tid + "/comm", "utf8").trim();
+          if (name === "chromalite-lane") lane += ticks("/proc/self/task/" + tid + "/stat");
+          else if (name.startsWith("chromalite-pool")) engine += ticks("/proc/self/task/" + tid + "/stat");
+        }
+        return { lane, rest: ticks("/proc/self/stat") - engine - lane - ticks("/proc/thread-self/stat") };
+      };
+      const since = (a) => { const b = sample(); return { lane: b.lane - a.lane, rest: b.rest - a.rest }; };
+      (async () => {
+        const dim = 32, n = 20000, calls = 8000;
+        let seed = 7;
+        const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+        const c = await EphemeralClient().createCollection({ name: "spread", embeddingFunction: null });
+        for (let i = 0; i < n; i += 5000) {
+          const embeddings = Array.from({ length: 5000 }, () => Array.from({ length: dim }, random));
+          await c.add({ ids: embeddings.map((_, j) => "v" + (i + j)), embeddings });
+        }
+        const queries = Array.from({ length: 64 }, () => Array.from({ length: dim }, random));
+        const query = (i) => c.query({ queryEmbeddings: [queries[i % 64]], nResults: 20, include: [] });
+        let start = sample();
+        for (let i = 0; i < calls; i++) await query(i);
+        const oneAtATime = since(start);
+        start = sample();
+        let next = 0;
+        await Promise.all(Array.from({ length: 8 }, async () => { while (next < calls) await query(next++); }));
+        const inFlight = since(start);
+        process.stdout.write(JSON.stringify({ oneAtATime, inFlight }));
+      })();
+    `;
+    const { oneAtATime, inFlight } = JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8" })) as {
+      oneAtATime: { lane: number; rest: number };
+      inFlight: { lane: number; rest: number };
+    };
+    const shown = JSON.stringify({ oneAtATime, inFlight });
+    expect(oneAtATime.lane, shown).toBeGreaterThan(oneAtATime.rest);
+    expect(inFlight.rest, shown).toBeGreaterThan(inFlight.lane);
   });
 
   it.skipIf(!multiCpu)("CHROMALITE_LANE=0 leaves the JS thread's mask alone", () => {
