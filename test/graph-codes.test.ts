@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { EphemeralClient } from "../dist/index.js";
+import { EphemeralClient, type EmbeddingFunctionSpace, type Where } from "../dist/index.js";
 import { seededRandom, uniqueName } from "./helpers.js";
 
 const DIM = 24;
@@ -131,13 +131,13 @@ describe("filtered queries over many vectors (scans screened by the codes)", () 
     // Later additions spread wider than the first ones: some of their values are clamped in the codes.
     vectors.slice(5_000).forEach((v) => v.forEach((x, j) => (v[j] = x * 1.4)));
     const queries = Array.from({ length: 12 }, point);
-    const filters: [Record<string, unknown>, (i: number) => boolean][] = [
+    const filters: [Where, (i: number) => boolean][] = [
       [{ bucket: { $lt: 9 } }, (i) => i % 10 < 9],
       [{ bucket: { $gte: 0 } }, () => true],
       [{ bucket: { $in: [2, 7] } }, (i) => i % 10 === 2 || i % 10 === 7],
     ];
     const client = EphemeralClient();
-    for (const space of ["l2", "cosine", "ip"]) {
+    for (const space of ["l2", "cosine", "ip"] as EmbeddingFunctionSpace[]) {
       const c = await client.createCollection({ name: uniqueName(`screen-${space}`), embeddingFunction: null, configuration: { hnsw: { space } } });
       for (let i = 0; i < count; i += 1_000) {
         const part = vectors.slice(i, i + 1_000);
