@@ -117,10 +117,32 @@ impl Visited {
 /// node), each flagged once expanded. Every entry before `next` is expanded. One sorted array replaces the
 /// candidate and result heaps: with `ef` entries or fewer, an insertion's shift costs less than two heap
 /// updates, and the next node to expand is the first unexpanded entry.
+///
+/// An entry is one u64 that orders as its `Scored` does: the distance's bits in f32 total order above
+/// the node, whose top bit (`EXPANDED`, never set in a node: nodes are below 2^31) is the expanded flag,
+/// left out of every comparison. Eight bytes an entry, compared and shifted as integers.
 struct SearchList {
-    entries: Vec<(Scored, bool)>,
+    entries: Vec<u64>,
     capacity: usize,
     next: usize,
+}
+
+const EXPANDED: u64 = 1 << 31;
+
+/// `scored` as a list entry (not expanded).
+fn entry_key(scored: Scored) -> u64 {
+    debug_assert!(u64::from(scored.1) & EXPANDED == 0, "node ids stay below 2^31");
+    // f32::total_cmp's order, as unsigned bits: negative values reversed, then the sign bit flipped.
+    let bits = scored.0.to_bits();
+    let ordered = if bits >> 31 == 1 { !bits } else { bits | 1 << 31 };
+    u64::from(ordered) << 32 | u64::from(scored.1)
+}
+
+/// The `Scored` of a list entry.
+fn entry_scored(entry: u64) -> Scored {
+    let ordered = (entry >> 32) as u32;
+    let bits = if ordered >> 31 == 1 { ordered & !(1 << 31) } else { !ordered };
+    Scored(f32::from_bits(bits), (entry & !EXPANDED) as u32)
 }
 
 impl SearchList {
@@ -132,30 +154,31 @@ impl SearchList {
 
     /// Whether a node at `distance` would enter the list.
     fn admits(&self, distance: f32) -> bool {
-        self.entries.len() < self.capacity || self.entries.last().is_some_and(|worst| distance < worst.0 .0)
+        self.entries.len() < self.capacity || self.entries.last().is_some_and(|&worst| distance < entry_scored(worst).0)
     }
 
     fn insert(&mut self, scored: Scored) {
-        let at = self.entries.partition_point(|(entry, _)| *entry < scored);
-        self.entries.insert(at, (scored, false));
+        let key = entry_key(scored);
+        let at = self.entries.partition_point(|&entry| entry & !EXPANDED < key);
+        self.entries.insert(at, key);
         self.entries.truncate(self.capacity);
         self.next = self.next.min(at);
     }
 
     /// The nearest node not expanded yet, now flagged expanded.
     fn expand_next(&mut self) -> Option<u32> {
-        while let Some((scored, expanded)) = self.entries.get_mut(self.next) {
+        while let Some(entry) = self.entries.get_mut(self.next) {
             self.next += 1;
-            if !*expanded {
-                *expanded = true;
-                return Some(scored.1);
+            if *entry & EXPANDED == 0 {
+                *entry |= EXPANDED;
+                return Some(*entry as u32 & !(EXPANDED as u32));
             }
         }
         None
     }
 
     fn into_sorted_vec(self) -> Vec<Scored> {
-        self.entries.into_iter().map(|(scored, _)| scored).collect()
+        self.entries.into_iter().map(entry_scored).collect()
     }
 }
 
@@ -741,6 +764,40 @@ mod tests {
     }
 
     #[test]
+    fn a_search_list_entry_orders_as_its_scored_and_gives_it_back_bit_for_bit() {
+        let distances = [
+            f32::NEG_INFINITY,
+            -3.5,
+            -f32::MIN_POSITIVE,
+            -f32::from_bits(1),
+            -0.0,
+            0.0,
+            f32::from_bits(1),
+            f32::MIN_POSITIVE,
+            0.25,
+            1.0,
+            3.0e38,
+            f32::INFINITY,
+            f32::NAN,
+            -f32::NAN,
+        ];
+        let mut all = Vec::new();
+        for &d in &distances {
+            for node in [0u32, 1, 7, (1 << 31) - 1] {
+                all.push(Scored(d, node));
+            }
+        }
+        for &a in &all {
+            let back = entry_scored(entry_key(a));
+            assert_eq!((back.0.to_bits(), back.1), (a.0.to_bits(), a.1));
+            assert_eq!(entry_scored(entry_key(a) | EXPANDED).1, a.1, "the flag is not part of the node");
+            for &b in &all {
+                assert_eq!(entry_key(a).cmp(&entry_key(b)), a.cmp(&b), "{a:?} vs {b:?}");
+            }
+        }
+    }
+
+    #[test]
     fn the_search_list_keeps_the_best_sorted_and_expands_each_once_nearest_first() {
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         let mut random = move || {
@@ -762,7 +819,8 @@ mod tests {
                     admitted.push(scored);
                 }
                 if random() % 3 == 0 {
-                    let before: Vec<Scored> = list.entries.iter().filter(|e| !e.1).map(|e| e.0).collect();
+                    let before: Vec<Scored> =
+                        list.entries.iter().filter(|&&e| e & EXPANDED == 0).map(|&e| entry_scored(e)).collect();
                     if let Some(next) = list.expand_next() {
                         // The nearest entry not expanded before.
                         assert_eq!(next, before.iter().min().expect("an unexpanded entry").1);
@@ -772,8 +830,8 @@ mod tests {
                     }
                 }
                 assert!(list.entries.len() <= capacity);
-                assert!(list.entries.windows(2).all(|w| w[0].0 < w[1].0));
-                assert!(list.entries[..list.next.min(list.entries.len())].iter().all(|e| e.1));
+                assert!(list.entries.windows(2).all(|w| entry_scored(w[0]) < entry_scored(w[1])));
+                assert!(list.entries[..list.next.min(list.entries.len())].iter().all(|&e| e & EXPANDED != 0));
             }
             while let Some(next) = list.expand_next() {
                 expanded.push(next);
