@@ -119,7 +119,7 @@ impl Visited {
 /// updates, and the next node to expand is the first unexpanded entry.
 ///
 /// An entry is one u64 that orders as its `Scored` does: the distance's bits in f32 total order above
-/// the node, whose top bit (`EXPANDED`, never set in a node: nodes are below 2^31) is the expanded flag,
+/// the node, whose top bit (`EXPANDED`, never set in a node: see `MAX_NODES`) is the expanded flag,
 /// left out of every comparison. Eight bytes an entry, compared and shifted as integers.
 struct SearchList {
     entries: Vec<u64>,
@@ -131,7 +131,7 @@ const EXPANDED: u64 = 1 << 31;
 
 /// `scored` as a list entry (not expanded).
 fn entry_key(scored: Scored) -> u64 {
-    debug_assert!(u64::from(scored.1) & EXPANDED == 0, "node ids stay below 2^31");
+    debug_assert!(u64::from(scored.1) & EXPANDED == 0, "nodes are numbered below MAX_NODES");
     // f32::total_cmp's order, as unsigned bits: negative values reversed, then the sign bit flipped.
     let bits = scored.0.to_bits();
     let ordered = if bits >> 31 == 1 { !bits } else { bits | 1 << 31 };
@@ -204,6 +204,9 @@ impl LevelGenerator {
 
 pub const MAX_LEVEL: usize = 16;
 
+/// Nodes are numbered below 2^31: the search list keeps its expanded flag in a node's top bit.
+pub const MAX_NODES: usize = 1 << 31;
+
 impl Graph {
     pub fn new(params: GraphParams) -> Graph {
         Graph {
@@ -241,6 +244,7 @@ impl Graph {
     /// Adds nodes `len()..len()+levels.len()` with the given levels (no links yet); then call
     /// [`Graph::link`] for each of them, in parallel if wanted.
     pub fn reserve_nodes(&mut self, levels: &[usize]) {
+        assert!(self.len() + levels.len() <= MAX_NODES, "a graph holds at most 2^31 nodes");
         let block0 = 1 + self.max_links(0);
         let block = 1 + self.max_links(1);
         let upper_blocks: usize = levels.iter().sum();
@@ -634,7 +638,7 @@ impl Graph {
         let entry = take(bytes)?;
         // Each node takes at least 8 bytes (level and one count): an untrusted count beyond that is malformed
         // and must not size an allocation.
-        if count > bytes.len() / 8 {
+        if count > bytes.len() / 8 || count > MAX_NODES {
             return None;
         }
         let mut graph = Graph::new(params);
