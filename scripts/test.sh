@@ -27,7 +27,7 @@ if [ -z "${CHROMA_SERVER_URL:-}" ] && [ "${CHROMALITE_SKIP_HTTP:-0}" != "1" ]; t
   server_started=1
 fi
 
-cargo test -p chromalite-engine 2>&1 | tee "$work/cargo.txt"
+cargo test -p chromalite-engine -p chromalite-node 2>&1 | tee "$work/cargo.txt"
 cargo_status=${PIPESTATUS[0]}
 
 npx vitest run --reporter=default --reporter=json --outputFile="$work/vitest.json"

@@ -15,6 +15,15 @@
 //! lock: two context switches per call instead of four. Calls made while others are pending do not yield,
 //! so the JS thread goes on issuing them and those that find the lane busy spread over the pool.
 //!
+//! The hand-over assumes the lane and the JS thread have the CPU to themselves. When other processes'
+//! threads are runnable on it, the JS thread, which gave its turn away, can wait for their time slices
+//! (milliseconds) before it runs again: with three or four other busy processes on the 2-vCPU machine, an
+//! awaited `count()` took 1.4–2.0 ms instead of 26–28 µs without the hand-over. So each JS thread keeps a
+//! running average of how long after the lane finished a handed-over call it settled that call (normally
+//! a context switch and a turn of the event loop, microseconds); past `CONTENDED` it stops handing over
+//! for `BACK_OFF`, then tries again. One late settle (another process's slice now and then) does not
+//! reach it; a few in a row do.
+//!
 //! Invariants: the lane runs at most one call at a time (`busy`); a caller that finds it busy uses the
 //! libuv pool instead, so concurrent calls still spread over every core. The lane thread never exits:
 //! each job catches its own panics (`task.rs`) and the loop catches anything else. Linux only; elsewhere
@@ -28,6 +37,7 @@ mod imp {
     use std::sync::mpsc::channel;
     use std::sync::{Arc, Mutex, OnceLock};
     use std::thread::Thread;
+    use std::time::{Duration, Instant};
 
     use nix::sched::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet};
     use nix::unistd::{gettid, Pid};
@@ -35,6 +45,29 @@ mod imp {
     type Work = Box<dyn FnOnce() + Send>;
 
     const UNPINNED: usize = usize::MAX;
+
+    /// The running average (see `average_wait`) of how long after the lane finished a handed-over call
+    /// its JS thread settled it, past which the thread stops handing over. Normally a context switch and a
+    /// turn of the event loop, microseconds; a time slice of someone else's is milliseconds.
+    const CONTENDED: Duration = Duration::from_micros(500);
+    /// How long a JS thread past `CONTENDED` does not hand its CPU over.
+    const BACK_OFF: Duration = Duration::from_secs(1);
+
+    /// Nanoseconds since the first call: the clock of the hand-over's bookkeeping.
+    pub fn now() -> u64 {
+        static EPOCH: OnceLock<Instant> = OnceLock::new();
+        EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+    }
+
+    /// The running average of waits: each new one weighs 1/8.
+    pub(super) fn average_wait(average: u64, wait: u64) -> u64 {
+        average - average / 8 + wait / 8
+    }
+
+    /// Whether an average wait means the CPU is contended.
+    pub(super) fn contended(average: u64) -> bool {
+        average > CONTENDED.as_nanos() as u64
+    }
 
     pub struct Lane {
         /// The job posted for the lane thread and not yet taken. At most one: only the holder of the
@@ -61,6 +94,11 @@ mod imp {
         /// A claim can start before the previous one's promise settled (the lane is free as soon as its
         /// work is done), so the mask is saved by the first claim and restored by the last release.
         static BOUND: Cell<Option<(CpuSet, usize)>> = const { Cell::new(None) };
+        /// On a JS thread: its average wait from the lane's finish to the settle of a handed-over call
+        /// (`average_wait`), and until when (`now`) it does not hand its CPU over to the lane.
+        static HAND_OVER: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+        /// On a JS thread: whether its pending lane call was handed over (at most one is: see `task.rs`).
+        static HANDED_OVER: Cell<bool> = const { Cell::new(false) };
     }
 
     impl Lane {
@@ -131,13 +169,15 @@ mod imp {
         }
 
         /// Runs `job` on the lane thread. Called once per claim, by its holder; with `hand_over`, the
-        /// calling thread (bound to the lane's CPU) yields that CPU to the lane at once.
+        /// calling thread (bound to the lane's CPU) yields that CPU to the lane at once, unless it found
+        /// the CPU contended lately.
         pub fn send(&self, job: impl FnOnce() + Send + 'static, hand_over: bool) {
             *self.mailbox.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Box::new(job));
             // Only after the mailbox is released: the woken thread, on this CPU, must not find it locked.
             // (std's channel wakes its receiver under its own lock: two more context switches per call.)
             self.worker.unpark();
-            if hand_over {
+            if hand_over && now() >= HAND_OVER.get().1 {
+                HANDED_OVER.set(true);
                 std::thread::yield_now();
             }
         }
@@ -158,9 +198,17 @@ mod imp {
     }
 
     impl Claim {
-        /// Called on the JS thread that made the claim: gives it its own CPU mask back once no claim made
-        /// on it is pending.
-        pub fn release(self) {
+        /// Called on the JS thread that made the claim, when its call settles, with when the lane finished
+        /// the call's work (`now`): gives the thread its own CPU mask back once no claim made on it is
+        /// pending, and counts the wait of a handed-over call.
+        pub fn release(self, finished: u64) {
+            if HANDED_OVER.replace(false) {
+                let (average, _) = HAND_OVER.get();
+                let settled = now();
+                let average = average_wait(average, settled.saturating_sub(finished));
+                let paused = if contended(average) { (0, settled + BACK_OFF.as_nanos() as u64) } else { (average, 0) };
+                HAND_OVER.set(paused);
+            }
             match BOUND.get() {
                 Some((mask, 1)) => {
                     BOUND.set(None);
@@ -190,10 +238,48 @@ mod imp {
     }
 
     impl Claim {
-        pub fn release(self) {}
+        pub fn release(self, _finished: u64) {}
+    }
+
+    pub fn now() -> u64 {
+        0
     }
 
     pub fn unbind_caller() {}
 }
 
-pub use imp::{unbind_caller, Lane};
+pub use imp::{now, unbind_caller, Lane};
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::imp::{average_wait, contended};
+
+    const US: u64 = 1_000;
+
+    /// The average after `waits`, starting from none.
+    fn after(waits: &[u64]) -> u64 {
+        waits.iter().fold(0, |average, &wait| average_wait(average, wait))
+    }
+
+    #[test]
+    fn quick_hand_backs_with_a_late_one_now_and_then_keep_the_hand_over() {
+        let mut waits = vec![5 * US; 100];
+        waits[50] = 3_000 * US;
+        waits[80] = 3_000 * US;
+        let mut average = 0;
+        for wait in waits {
+            average = average_wait(average, wait);
+            assert!(!contended(average), "average {average} ns");
+        }
+    }
+
+    #[test]
+    fn late_returns_in_a_row_stop_the_hand_over() {
+        // One time slice of another process's (3 ms) is not enough; two in a row are.
+        assert!(!contended(after(&[3_000 * US])));
+        assert!(contended(after(&[5 * US, 3_000 * US, 3_000 * US])));
+        // Waits of 1.4 ms, as measured with four busy processes on two vCPUs: from the fourth.
+        assert!(!contended(after(&[1_400 * US; 3])));
+        assert!(contended(after(&[1_400 * US; 4])));
+    }
+}

@@ -99,18 +99,19 @@ pub fn schedule<'env, T: IntoJs>(
         Ok(created) => created,
         Err(err) => {
             lane.done();
-            claim.release();
+            claim.release(crate::lane::now());
             return Err(err);
         }
     };
     PENDING.set(PENDING.get() + 1);
     let job = move || {
         let outcome = job.compute();
+        let finished = crate::lane::now();
         lane.done();
         // The resolver runs on the JS thread that made the call.
         deferred.resolve(move |env| {
             settled();
-            claim.release();
+            claim.release(finished);
             outcome.and_then(|value| value.into_js(&env))
         });
     };
