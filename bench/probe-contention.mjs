@@ -3,7 +3,7 @@
 // For 0, 1 × and 2 × as many busy processes as CPUs, runs `count()` and a query (100k × 128 clustered set,
 // ef 56) awaited one at a time through the public API, in a fresh process per setting, with the lane on
 // and off (`CHROMALITE_LANE=0`: the libuv pool), and prints the median µs per call over the passes.
-// Usage: node bench/probe-contention.mjs [dataset=clustered-128-100000x128-q1000] [passes=3]
+// Usage: node bench/probe-contention.mjs [dataset=clustered-128-100000x128-q1000] [passes=3] [busy counts, e.g. 0,2,4]
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 
 import { CACHE_DIR } from "./lib/data.mjs";
 
-const [stem = "clustered-128-100000x128-q1000", passesArg = "3"] = process.argv.slice(2);
+const [stem = "clustered-128-100000x128-q1000", passesArg = "3", busyArg] = process.argv.slice(2);
 
 if (process.env.PROBE_CHILD) {
   // One setting, in this fresh process: prints `{ count, query }`, median µs per call.
@@ -79,7 +79,7 @@ async function measure(busy, lane) {
 }
 
 const rows = [];
-for (const busy of [0, cpus, 2 * cpus]) {
+for (const busy of busyArg ? busyArg.split(",").map(Number) : [0, cpus, 2 * cpus]) {
   const on = await measure(busy, true);
   const off = await measure(busy, false);
   rows.push(`| ${busy} | ${on.count.toFixed(1)} | ${off.count.toFixed(1)} | ${on.query.toFixed(1)} | ${off.query.toFixed(1)} |`);

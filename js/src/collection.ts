@@ -5,7 +5,6 @@
 import type { ChromaApi, CollectionModel, CollectionRef, EmbeddingMatrix, GetRequest, QueryRequest } from "./api.js";
 import { buildUpdateConfiguration, embeddingFunctionFor, readUpdateConfiguration } from "./collection-configuration.js";
 import { ChromaValueError, guardMethods } from "./errors.js";
-import { unbindThread } from "./native.js";
 import { GetResult, QueryResult, toGetResult, toQueryResult } from "./results.js";
 import type {
   CollectionConfiguration,
@@ -204,8 +203,6 @@ export class Collection {
       );
     }
     const method = isQuery && hasEmbeddingFunctionMethod(embeddingFunction, "generateForQueries") ? "generateForQueries" : "generate";
-    // An embedding function may start worker threads or processes: they must not inherit a lane binding.
-    unbindThread();
     const embeddings = await callEmbeddingFunction(
       embeddingFunction,
       method,

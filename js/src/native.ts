@@ -114,8 +114,6 @@ export interface NativeBinding {
   };
   /** Version of the engine crate. */
   engineVersion(): string;
-  /** Gives the calling JS thread its own CPU mask back now, even while lane calls are pending. */
-  unbindThread(): void;
 }
 
 let binding: NativeBinding | undefined;
@@ -135,15 +133,6 @@ export function loadNative(): NativeBinding {
     binding = resolveNative();
   }
   return binding;
-}
-
-/**
- * Before code that may start threads or processes (an embedding function): a record call pending on the
- * addon's lane keeps this JS thread bound to one CPU, and new threads and processes inherit that mask.
- * Nothing to do when the addon was never loaded (no embedded client: no lane call can be pending).
- */
-export function unbindThread(): void {
-  binding?.unbindThread();
 }
 
 const BINARY_NAME: string = napi.binaryName;

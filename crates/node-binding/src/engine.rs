@@ -160,8 +160,8 @@ impl NativeEngine {
     #[napi]
     pub fn open(path: Option<String>) -> AsyncTask<Job<Opened>> {
         spawn(move || {
-            // Before any lane call can narrow a thread's CPU mask (see lane.rs): the pool's threads must
-            // start with the process's mask.
+            // Before any lane call: the pool's threads must start with the process's mask, not the lane
+            // thread's narrowed one (see lane.rs).
             engine::start_worker_pool();
             match path {
                 None => Ok(Opened(Engine::in_memory())),

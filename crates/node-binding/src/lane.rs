@@ -4,9 +4,10 @@
 //! Why: a caller that awaits each result leaves its JS thread idle while the worker runs. On a virtual
 //! machine, handing work to a thread on another, halted, vCPU and getting the answer back costs two
 //! cross-CPU wake-ups of tens of microseconds each, more than a small search (measured in
-//! `bench/RESULTS.md`). For the length of one call the lane thread and the calling JS thread are both
-//! bound to the CPU the JS thread was on, so both hand-offs are local context switches; the JS thread's
-//! own CPU mask comes back when the call's promise settles. The work still never runs on the JS thread.
+//! `bench/RESULTS.md`). So each call binds the lane thread to the CPU the calling JS thread is on (when it
+//! is not already there), and both hand-offs are local context switches. The JS thread's own CPU mask is
+//! never touched: threads and processes it starts inherit nothing from the lane. The work still never
+//! runs on the JS thread.
 //!
 //! A call made while no other call of its JS thread is pending (awaited one at a time; see `task.rs`) also
 //! hands the CPU straight to the lane (`sched_yield` after posting): the JS thread is then still runnable,
@@ -39,7 +40,7 @@ mod imp {
     use std::thread::Thread;
     use std::time::{Duration, Instant};
 
-    use nix::sched::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet};
+    use nix::sched::{sched_getcpu, sched_setaffinity, CpuSet};
     use nix::unistd::{gettid, Pid};
 
     type Work = Box<dyn FnOnce() + Send>;
@@ -82,7 +83,7 @@ mod imp {
     }
 
     /// A claimed lane: the caller sends exactly one job, which calls [`Lane::done`] when its work is
-    /// finished, and gives the JS thread its mask back on the JS thread with [`Claim::release`].
+    /// finished, and settles it on the JS thread with [`Claim::release`].
     pub struct Claim {
         pub lane: &'static Lane,
     }
@@ -90,10 +91,6 @@ mod imp {
     static LANE: OnceLock<Option<Lane>> = OnceLock::new();
 
     thread_local! {
-        /// On a JS thread: its own CPU mask and how many claims made on it have not been released yet.
-        /// A claim can start before the previous one's promise settled (the lane is free as soon as its
-        /// work is done), so the mask is saved by the first claim and restored by the last release.
-        static BOUND: Cell<Option<(CpuSet, usize)>> = const { Cell::new(None) };
         /// On a JS thread: its average wait from the lane's finish to the settle of a handed-over call
         /// (`average_wait`), and until when (`now`) it does not hand its CPU over to the lane.
         static HAND_OVER: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
@@ -137,7 +134,7 @@ mod imp {
             })
         }
 
-        /// The lane, if it is idle and both threads could be bound to the calling thread's CPU.
+        /// The lane, if it is idle and could be bound to the calling thread's CPU.
         /// Called on a JS thread.
         pub fn claim() -> Option<Claim> {
             let lane = LANE.get_or_init(Lane::start).as_ref()?;
@@ -149,27 +146,20 @@ mod imp {
             Some(Claim { lane })
         }
 
-        /// Binds the lane thread (if not already) and the calling thread to the caller's current CPU.
+        /// Binds the lane thread to the calling thread's current CPU, if it is not there already.
         fn bind_to_caller(&self) -> Option<()> {
             let cpu = sched_getcpu().ok()?;
-            let mut only = CpuSet::new();
-            only.set(cpu).ok()?;
             if self.cpu.load(Ordering::Relaxed) != cpu {
+                let mut only = CpuSet::new();
+                only.set(cpu).ok()?;
                 sched_setaffinity(self.thread, &only).ok()?;
                 self.cpu.store(cpu, Ordering::Relaxed);
             }
-            let caller = Pid::from_raw(0);
-            let bound = match BOUND.get() {
-                Some((mask, claims)) => (mask, claims + 1),
-                None => (sched_getaffinity(caller).ok()?, 1),
-            };
-            sched_setaffinity(caller, &only).ok()?;
-            BOUND.set(Some(bound));
             Some(())
         }
 
         /// Runs `job` on the lane thread. Called once per claim, by its holder; with `hand_over`, the
-        /// calling thread (bound to the lane's CPU) yields that CPU to the lane at once, unless it found
+        /// calling thread (on the lane's CPU) yields that CPU to the lane at once, unless it found
         /// the CPU contended lately.
         pub fn send(&self, job: impl FnOnce() + Send + 'static, hand_over: bool) {
             *self.mailbox.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Box::new(job));
@@ -188,19 +178,9 @@ mod imp {
         }
     }
 
-    /// Gives the calling JS thread its own CPU mask back now, even with claims pending (their releases
-    /// then restore the same mask again). For code about to start threads or processes, which would
-    /// inherit the narrowed mask.
-    pub fn unbind_caller() {
-        if let Some((mask, _)) = BOUND.get() {
-            let _ = sched_setaffinity(Pid::from_raw(0), &mask);
-        }
-    }
-
     impl Claim {
         /// Called on the JS thread that made the claim, when its call settles, with when the lane finished
-        /// the call's work (`now`): gives the thread its own CPU mask back once no claim made on it is
-        /// pending, and counts the wait of a handed-over call.
+        /// the call's work (`now`): counts the wait of a handed-over call.
         pub fn release(self, finished: u64) {
             if HANDED_OVER.replace(false) {
                 let (average, _) = HAND_OVER.get();
@@ -208,14 +188,6 @@ mod imp {
                 let average = average_wait(average, settled.saturating_sub(finished));
                 let paused = if contended(average) { (0, settled + BACK_OFF.as_nanos() as u64) } else { (average, 0) };
                 HAND_OVER.set(paused);
-            }
-            match BOUND.get() {
-                Some((mask, 1)) => {
-                    BOUND.set(None);
-                    let _ = sched_setaffinity(Pid::from_raw(0), &mask);
-                }
-                Some((mask, claims)) => BOUND.set(Some((mask, claims - 1))),
-                None => {}
             }
         }
     }
@@ -244,11 +216,9 @@ mod imp {
     pub fn now() -> u64 {
         0
     }
-
-    pub fn unbind_caller() {}
 }
 
-pub use imp::{now, unbind_caller, Lane};
+pub use imp::{now, Lane};
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
