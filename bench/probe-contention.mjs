@@ -4,9 +4,9 @@
 // ef 56) awaited one at a time through the public API, in a fresh process per setting, with the lane on
 // and off (`CHROMALITE_LANE=0`: the libuv pool), and prints the median µs per call over the passes.
 // Usage: node bench/probe-contention.mjs [dataset=clustered-128-100000x128-q1000] [passes=3] [busy counts, e.g. 0,2,4]
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, cpus as cpuList } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -67,8 +67,7 @@ async function measure(busy, lane) {
     env: { ...process.env, PROBE_CHILD: "1", CHROMALITE_LANE: lane ? "1" : "0" },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
-  const messages = [];
-  const next = () => new Promise((resolve) => (messages.length ? resolve(messages.shift()) : child.once("message", resolve)));
+  const next = () => new Promise((resolve) => child.once("message", resolve));
   await next(); // built
   const loops = Array.from({ length: busy }, () => spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" }));
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -84,8 +83,7 @@ for (const busy of busyArg ? busyArg.split(",").map(Number) : [0, cpus, 2 * cpus
   const off = await measure(busy, false);
   rows.push(`| ${busy} | ${on.count.toFixed(1)} | ${off.count.toFixed(1)} | ${on.query.toFixed(1)} | ${off.query.toFixed(1)} |`);
 }
-const cpuModel = execFileSync("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], { encoding: "utf8" }).trim();
-console.log(`${stem}, ${cpus} CPUs (${cpuModel}), median µs per call awaited one at a time over ${passesArg} passes of 500\n`);
+console.log(`${stem}, ${cpus} CPUs (${cpuList()[0]?.model ?? "unknown model"}), median µs per call awaited one at a time over ${passesArg} passes of 500\n`);
 console.log("| busy processes | count(), lane | count(), pool | query, lane | query, pool |");
 console.log("|---|---|---|---|---|");
 for (const row of rows) console.log(row);

@@ -99,7 +99,6 @@ pub fn schedule<'env, T: IntoJs>(
         Ok(created) => created,
         Err(err) => {
             lane.done();
-            claim.release(crate::lane::now());
             return Err(err);
         }
     };
