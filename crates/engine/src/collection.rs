@@ -8,28 +8,67 @@
 //! numbered up from 0 and never reused, so `records` is a [`RowMap`] (flat while rows are dense).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use crate::config::HnswConfig;
 use crate::distance::Space;
 use crate::error::{Error, Result};
+use crate::id_index::IdIndex;
 use crate::index::{GraphParams, Hit, VectorIndex};
 use crate::metadata::{Metadata, UpdateMetadata};
 use crate::metadata_index::{MetadataIndex, RowSet};
 use crate::request::{DeleteRequest, Filter, GetRequest, Include, QueryRequest, WriteBatch, WriteKind};
 use crate::row_map::RowMap;
 
-/// One stored record, without its vector (the index holds it). The id is shared with the id → row map.
-/// Boxed fields keep the record at 56 bytes (one 64-byte allocation) whatever it holds.
+/// One stored record, without its vector (the index holds it). 40 bytes whatever it holds: the uri and the
+/// metadata, which many records lack, share one boxed [`Extra`] that exists only when one of them is set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    pub id: Arc<str>,
+    pub id: Box<str>,
     pub document: Option<Box<str>>,
-    pub uri: Option<Box<str>>,
-    pub metadata: Option<Box<Metadata>>,
+    extra: Option<Box<Extra>>,
+}
+
+/// Invariant: never both `None` (a record without either has no `Extra`).
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Extra {
+    uri: Option<Box<str>>,
+    metadata: Option<Metadata>,
+}
+
+impl Record {
+    pub fn new(id: Box<str>, document: Option<Box<str>>, uri: Option<Box<str>>, metadata: Option<Metadata>) -> Record {
+        let mut record = Record { id, document, extra: None };
+        record.set_extra(uri, metadata);
+        record
+    }
+
+    pub fn uri(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.uri.as_deref())
+    }
+
+    pub fn metadata(&self) -> Option<&Metadata> {
+        self.extra.as_ref().and_then(|e| e.metadata.as_ref())
+    }
+
+    pub fn set_uri(&mut self, uri: Option<Box<str>>) {
+        let metadata = self.take_metadata();
+        self.set_extra(uri, metadata);
+    }
+
+    pub fn set_metadata(&mut self, metadata: Option<Metadata>) {
+        let uri = self.extra.as_mut().and_then(|e| e.uri.take());
+        self.set_extra(uri, metadata);
+    }
+
+    fn take_metadata(&mut self) -> Option<Metadata> {
+        self.extra.as_mut().and_then(|e| e.metadata.take())
+    }
+
+    fn set_extra(&mut self, uri: Option<Box<str>>, metadata: Option<Metadata>) {
+        self.extra = (uri.is_some() || metadata.is_some()).then(|| Box::new(Extra { uri, metadata }));
+    }
 }
 
 /// A planned change to one row. `embedding` is set when the row's vector is new or replaced; it borrows
@@ -51,8 +90,8 @@ pub struct WritePlan<'a> {
 
 pub struct CollectionData {
     records: RowMap<Record>,
-    /// Keys share the records' id strings.
-    by_id: HashMap<Arc<str>, u64>,
+    /// Rows by id; the ids are the records' own.
+    by_id: IdIndex,
     metadata_index: MetadataIndex,
     next_row: u64,
     space: Space,
@@ -86,7 +125,7 @@ impl CollectionData {
         };
         CollectionData {
             records: RowMap::new(),
-            by_id: HashMap::new(),
+            by_id: IdIndex::new(),
             metadata_index: MetadataIndex::new(),
             next_row: 0,
             space: hnsw.space,
@@ -129,9 +168,14 @@ impl CollectionData {
                 new_rows.push(loaded.row);
                 new_vectors.extend_from_slice(&vector);
             }
-            data.by_id.insert(loaded.record.id.clone(), loaded.row);
-            data.metadata_index.insert(loaded.row, loaded.record.metadata.as_deref());
+            if data.row_of(&loaded.record.id).is_some() || data.records.contains_key(&loaded.row) {
+                return Err(Error::Corrupted {
+                    message: format!("Record {:?} (row {}) is stored twice", loaded.record.id, loaded.row),
+                });
+            }
+            data.metadata_index.insert(loaded.row, loaded.record.metadata());
             data.records.insert(loaded.row, loaded.record);
+            data.index_id(loaded.row);
         }
         if !new_rows.is_empty() {
             let dimension = new_vectors.len() / new_rows.len();
@@ -210,6 +254,17 @@ impl CollectionData {
         Ok(index)
     }
 
+    /// The row holding `id`.
+    fn row_of(&self, id: &str) -> Option<u64> {
+        self.by_id.get(id, |row| &self.records[&row].id)
+    }
+
+    /// Adds a new record's row to the id index (the record is already in `records`).
+    fn index_id(&mut self, row: u64) {
+        let records = &self.records;
+        self.by_id.insert(&records[&row].id, row, |r| &records[&r].id);
+    }
+
     /// Plans add / upsert / update with Chroma's semantics. Pure: `self` is unchanged.
     pub fn plan_write<'a>(&self, batch: &'a WriteBatch) -> Result<WritePlan<'a>> {
         let mut plan = WritePlan { seq: self.seq + 1, ..WritePlan::default() };
@@ -228,24 +283,25 @@ impl CollectionData {
             let document = batch.documents.as_ref().and_then(|d| d[i].as_deref()).map(Box::from);
             let uri = batch.uris.as_ref().and_then(|u| u[i].as_deref()).map(Box::from);
             let metadata = batch.metadatas.as_ref().and_then(|m| m[i].as_ref());
-            match (self.by_id.get(id.as_str()), batch.kind) {
+            match (self.row_of(id), batch.kind) {
                 // add skips existing ids; update ignores missing ones.
                 (Some(_), WriteKind::Add) | (None, WriteKind::Update) => {}
                 (None, _) => {
-                    let record = Record { id: Arc::from(id.as_str()), document, uri, metadata: metadata.and_then(insert_metadata).map(Box::new) };
+                    let record = Record::new(Box::from(id.as_str()), document, uri, metadata.and_then(insert_metadata));
                     plan.changes.push(Change::Put { row: next_row, record, embedding });
                     next_row += 1;
                 }
-                (Some(&row), _) => {
+                (Some(row), _) => {
                     let mut record = self.records[&row].clone();
                     if document.is_some() {
                         record.document = document;
                     }
                     if uri.is_some() {
-                        record.uri = uri;
+                        record.set_uri(uri);
                     }
                     if let Some(update) = metadata {
-                        record.metadata = merge_metadata(record.metadata.take().map(|m| *m), update).map(Box::new);
+                        let merged = merge_metadata(record.take_metadata(), update);
+                        record.set_metadata(merged);
                     }
                     plan.changes.push(Change::Put { row, record, embedding });
                 }
@@ -290,17 +346,26 @@ impl CollectionData {
                         new_vectors.push((row, vector));
                     }
                     self.next_row = self.next_row.max(row + 1);
-                    self.by_id.insert(record.id.clone(), row);
-                    if let Some(old) = self.records.get(&row) {
-                        self.metadata_index.remove(row, old.metadata.as_deref());
-                    }
-                    self.metadata_index.insert(row, record.metadata.as_deref());
+                    // A planned put reuses a row only for the same id, so only a new row is indexed by id.
+                    let new_row = match self.records.get(&row) {
+                        Some(old) => {
+                            self.metadata_index.remove(row, old.metadata());
+                            false
+                        }
+                        None => true,
+                    };
+                    self.metadata_index.insert(row, record.metadata());
                     self.records.insert(row, record);
+                    if new_row {
+                        self.index_id(row);
+                    }
                 }
                 Change::Delete { row } => {
-                    if let Some(record) = self.records.remove(&row) {
-                        self.by_id.remove(&record.id);
-                        self.metadata_index.remove(row, record.metadata.as_deref());
+                    if let Some(record) = self.records.get(&row) {
+                        let records = &self.records;
+                        self.by_id.remove(&record.id, |r| &records[&r].id);
+                        self.metadata_index.remove(row, record.metadata());
+                        self.records.remove(&row);
                     }
                     if let Some(index) = self.index.as_mut() {
                         index.remove(row);
@@ -318,7 +383,7 @@ impl CollectionData {
     /// answered by the metadata index; only document tests look at records one by one.
     fn matching_rows(&self, filter: &Filter) -> Vec<u64> {
         let within: Cow<'_, RowSet> = match &filter.ids {
-            Some(ids) => Cow::Owned(ids.iter().filter_map(|id| self.by_id.get(id.as_str()).copied()).collect()),
+            Some(ids) => Cow::Owned(ids.iter().filter_map(|id| self.row_of(id)).collect()),
             None => Cow::Borrowed(self.metadata_index.all()),
         };
         let document = |row: u64| self.records.get(&row).and_then(|r| r.document.as_deref());
@@ -354,7 +419,7 @@ impl CollectionData {
         }
         // Chroma fails with an internal "Error finding id" here; chromalite names the id in a NotFound.
         if let (Some(ids), false) = (&request.filter.ids, request.filter.has_predicate()) {
-            if let Some(missing) = ids.iter().find(|id| !self.by_id.contains_key(id.as_str())) {
+            if let Some(missing) = ids.iter().find(|id| self.row_of(id).is_none()) {
                 return Err(Error::NotFound {
                     message: format!("Error finding id: [{missing}] is not in the collection, so it cannot restrict a query"),
                 });
@@ -390,7 +455,7 @@ impl CollectionData {
                 flat
             }),
             documents: include.documents.then(|| records.iter().map(|r| r.document.as_deref().map(str::to_owned)).collect()),
-            uris: include.uris.then(|| records.iter().map(|r| r.uri.as_deref().map(str::to_owned)).collect()),
+            uris: include.uris.then(|| records.iter().map(|r| r.uri().map(str::to_owned)).collect()),
             metadatas: include.metadatas.then(|| records.iter().map(|r| returned_metadata(r)).collect()),
             distances: if include.distances { distances } else { None },
         }
@@ -400,9 +465,9 @@ impl CollectionData {
 /// Metadata as reads return it. Chroma keeps a uri under an internal metadata key that reads strip, so a
 /// record with a uri but no metadata reads back `{}` rather than `None`; chromalite keeps that contract.
 fn returned_metadata(record: &Record) -> Option<Metadata> {
-    match (&record.metadata, &record.uri) {
+    match (record.metadata(), record.uri()) {
         (None, Some(_)) => Some(Metadata::new()),
-        (metadata, _) => metadata.as_deref().cloned(),
+        (metadata, _) => metadata.cloned(),
     }
 }
 
@@ -449,8 +514,26 @@ mod tests {
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn a_record_stays_small() {
-        // One 64-byte allocation per record (see `Record`): growing it costs every record of every collection.
-        assert_eq!(std::mem::size_of::<Record>(), 56);
+        // Records sit in a flat array (see `RowMap`): growing one costs every record of every collection.
+        assert_eq!(std::mem::size_of::<Record>(), 40);
+        assert_eq!(std::mem::size_of::<Option<Record>>(), 40);
+    }
+
+    #[test]
+    fn uri_and_metadata_share_one_box_that_exists_only_while_either_is_set() {
+        let metadata: Metadata = [("k".to_owned(), MetadataValue::Int(1))].into_iter().collect();
+        let mut record = Record::new("a".into(), Some("doc".into()), None, None);
+        assert!(record.extra.is_none() && record.uri().is_none() && record.metadata().is_none());
+        record.set_uri(Some("u".into()));
+        assert_eq!((record.uri(), record.metadata()), (Some("u"), None));
+        record.set_metadata(Some(metadata.clone()));
+        assert_eq!((record.uri(), record.metadata()), (Some("u"), Some(&metadata)));
+        record.set_uri(None);
+        assert_eq!((record.uri(), record.metadata()), (None, Some(&metadata)));
+        record.set_metadata(None);
+        assert!(record.extra.is_none());
+        assert_eq!(record.document.as_deref(), Some("doc"));
+        assert_eq!(Record::new("b".into(), None, Some("u".into()), Some(metadata.clone())).metadata(), Some(&metadata));
     }
 
     #[test]

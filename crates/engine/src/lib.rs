@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 pub mod filter;
 pub mod hnsw;
+pub mod id_index;
 pub mod index;
 pub mod metadata;
 pub mod metadata_index;

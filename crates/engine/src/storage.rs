@@ -278,12 +278,12 @@ impl Store {
             let metadata: Option<String> = r.get(5)?;
             out.push(LoadedRow {
                 row: r.get::<_, i64>(0)? as u64,
-                record: Record {
-                    id: r.get(1)?,
-                    document: r.get(3)?,
-                    uri: r.get(4)?,
-                    metadata: metadata.map(|m| parse_stored_metadata(&m)).transpose()?.map(Box::new),
-                },
+                record: Record::new(
+                    r.get(1)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    metadata.map(|m| parse_stored_metadata(&m)).transpose()?,
+                ),
                 embedding: embedding.map(|bytes| decode_embedding(&bytes)).transpose()?,
             });
         }
@@ -391,8 +391,8 @@ fn write_changes(tx: &Transaction, collection_id: &str, plan: &WritePlan<'_>) ->
                     record.id,
                     embedding.map(encode_embedding),
                     record.document.as_deref(),
-                    record.uri.as_deref(),
-                    record.metadata.as_ref().map(|m| metadata_to_json(m).to_string()),
+                    record.uri(),
+                    record.metadata().map(|m| metadata_to_json(m).to_string()),
                     plan.seq as i64,
                 ])?;
             }
