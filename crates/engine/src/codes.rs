@@ -224,6 +224,8 @@ impl Codes {
         grow_for(&mut self.codes, (source.slots() - from) * dimension);
         self.codes.resize(source.slots() * dimension, 0);
         let (lo, step) = (&self.lo, &self.step);
+        // A multiplication instead of a division per value; either rounds to a nearest code.
+        let inverse: Vec<f32> = step.iter().map(|s| 1.0 / s).collect();
         // Per chunk: the largest squared error of its slots without clamped values, and the clamped slots.
         let chunks: Vec<(f64, Vec<u32>)> = self.codes[start..]
             .par_chunks_mut(CHUNK_SLOTS * dimension)
@@ -234,9 +236,12 @@ impl Codes {
                 for (slot, out) in (first..).zip(out.chunks_exact_mut(dimension)) {
                     let (mut squared, mut outlier) = (0.0f64, false);
                     for (j, (x, c)) in source.values(slot).zip(out).enumerate() {
-                        let code = ((x - lo[j]) / step[j]).round();
-                        outlier |= !(0.0..=255.0).contains(&code);
-                        *c = code.clamp(0.0, 255.0) as u8;
+                        // Code units; the nearest code is outside 0..=255 (or v is NaN) exactly when v is
+                        // outside (-0.5, 255.5). Rounding half up by adding 0.5 and truncating (v ≥ 0
+                        // after the clamp) needs no call into libm.
+                        let v = (x - lo[j]) * inverse[j];
+                        outlier |= !(v > -0.5 && v < 255.5);
+                        *c = (v.clamp(0.0, 255.0) + 0.5) as u8;
                         let decoded = f64::from(lo[j]) + f64::from(step[j]) * f64::from(*c);
                         squared += (f64::from(x) - decoded).powi(2);
                     }
