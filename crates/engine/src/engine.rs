@@ -575,9 +575,9 @@ impl Engine {
             ef_search: hnsw.ef_search,
         };
         let snapshot = state.dimension.and_then(|dimension| {
-            let (seq, bytes) = store.read_snapshot(id)?;
-            (seq <= state.seq).then_some(())?;
-            VectorIndex::read_snapshot(hnsw.space, dimension, params, &bytes).map(|index| (seq, index))
+            let file = store.read_snapshot(id)?;
+            (file.seq <= state.seq).then_some(())?;
+            VectorIndex::read_snapshot(hnsw.space, dimension, params, file.payload()).map(|index| (file.seq, index))
         });
         if let Some((seq, index)) = snapshot {
             let rows = store.load_records(id, seq)?;

@@ -6,6 +6,7 @@
 //! its process dies, so a stale lock never blocks.
 
 use std::fs::File;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -59,6 +60,19 @@ pub struct LoadedRow {
     pub row: u64,
     pub record: Record,
     pub embedding: Option<Vec<f32>>,
+}
+
+/// A snapshot file as read: the payload stays where it lies in the file's bytes (no copy of an index's size).
+pub struct SnapshotFile {
+    pub seq: u64,
+    bytes: Vec<u8>,
+    payload: Range<usize>,
+}
+
+impl SnapshotFile {
+    pub fn payload(&self) -> &[u8] {
+        &self.bytes[self.payload.clone()]
+    }
 }
 
 /// A database row as stored.
@@ -328,7 +342,7 @@ impl Store {
     }
 
     /// The snapshot's sequence number and payload, or None when it is missing, truncated or damaged.
-    pub fn read_snapshot(&self, collection_id: &str) -> Option<(u64, Vec<u8>)> {
+    pub fn read_snapshot(&self, collection_id: &str) -> Option<SnapshotFile> {
         let bytes = std::fs::read(self.snapshot_path(collection_id)).ok()?;
         let rest = bytes.strip_prefix(SNAPSHOT_FILE_MAGIC.as_slice())?;
         let (seq, rest) = rest.split_first_chunk::<8>()?;
@@ -338,7 +352,11 @@ impl Store {
             return None;
         }
         let (payload, sum) = rest.split_at(len);
-        (checksum(payload).to_le_bytes() == sum).then(|| (u64::from_le_bytes(*seq), payload.to_vec()))
+        let (seq, start) = (u64::from_le_bytes(*seq), bytes.len() - rest.len());
+        if checksum(payload).to_le_bytes() != sum {
+            return None;
+        }
+        Some(SnapshotFile { seq, payload: start..start + len, bytes })
     }
 
     /// Returns the pages freed by deletes to the file system. Best effort: space is reused anyway.
