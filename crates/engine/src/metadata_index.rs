@@ -321,16 +321,20 @@ impl MetadataIndex {
         };
         let any_equal = |operands: &[Scalar]| -> RowSet { union(operands.iter().filter_map(|o| scalars.equal(o))) };
         let key = |n: &Number| NumberKey(*n);
+        // Every posting holds present rows only, so within all rows (a filter's top-level comparison) a
+        // posting needs no intersection, which would copy all rows first.
+        let everything = std::ptr::eq(within, &self.all);
+        let among = |rows: Cow<'_, RowSet>| if everything { rows.into_owned() } else { within & rows.as_ref() };
         match comparison {
-            Comparison::Eq(s) => within & equal(s, scalars).as_ref(),
+            Comparison::Eq(s) => among(equal(s, scalars)),
             Comparison::Ne(s) => within - equal(s, scalars).as_ref(),
-            Comparison::Gt(n) => within & &scalars.range(Bound::Excluded(key(n)), Bound::Unbounded),
-            Comparison::Gte(n) => within & &scalars.range(Bound::Included(key(n)), Bound::Unbounded),
-            Comparison::Lt(n) => within & &scalars.range(Bound::Unbounded, Bound::Excluded(key(n))),
-            Comparison::Lte(n) => within & &scalars.range(Bound::Unbounded, Bound::Included(key(n))),
-            Comparison::In(set) => within & &any_equal(set),
+            Comparison::Gt(n) => among(Cow::Owned(scalars.range(Bound::Excluded(key(n)), Bound::Unbounded))),
+            Comparison::Gte(n) => among(Cow::Owned(scalars.range(Bound::Included(key(n)), Bound::Unbounded))),
+            Comparison::Lt(n) => among(Cow::Owned(scalars.range(Bound::Unbounded, Bound::Excluded(key(n))))),
+            Comparison::Lte(n) => among(Cow::Owned(scalars.range(Bound::Unbounded, Bound::Included(key(n))))),
+            Comparison::In(set) => among(Cow::Owned(any_equal(set))),
             Comparison::Nin(set) => within - &any_equal(set),
-            Comparison::Contains(s) => within & equal(s, elements).as_ref(),
+            Comparison::Contains(s) => among(equal(s, elements)),
             Comparison::NotContains(s) => within - equal(s, elements).as_ref(),
         }
     }
