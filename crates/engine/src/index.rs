@@ -864,7 +864,7 @@ mod tests {
 
     #[test]
     fn slots_of_gives_the_live_slots_of_the_rows_in_slot_order() {
-        let (n, dim) = (6000, 4);
+        let (n, dim) = (12_000, 4);
         let mut index = VectorIndex::new(Space::L2, dim, params());
         let rows: Vec<u64> = (0..n as u64).map(|i| i * 3).collect();
         index.put(&rows, &random_vectors(n, dim, 5));
@@ -872,7 +872,9 @@ mod tests {
         index.remove(6);
         let slot_of = |row: u64| index.row_slot.get(&row).copied();
         // Rows 6 (deleted) and 1 (never stored) have no slot.
-        for wanted in [rows.iter().copied().filter(|r| r % 2 == 0).collect::<Vec<_>>(), vec![9, 1, 6, 0]] {
+        let long: Vec<u64> = rows.iter().copied().filter(|r| r % 2 == 0).collect();
+        assert!(long.len() > UNSORTED_SCAN_MAX, "the long list must take the ordered path");
+        for wanted in [long, vec![9, 1, 6, 0]] {
             let mut expected: Vec<u32> = wanted.iter().filter_map(|&r| slot_of(r)).collect();
             expected.sort_unstable();
             let mut got = index.slots_of(&wanted);
