@@ -110,11 +110,11 @@ impl Screen<'_> {
 }
 
 /// Bit `i` of a bitset of 64-bit words (`i` within it).
-fn is_set(bits: &[u64], i: usize) -> bool {
+pub(crate) fn is_set(bits: &[u64], i: usize) -> bool {
     bits[i / 64] >> (i % 64) & 1 == 1
 }
 
-fn set(bits: &mut [u64], i: usize) {
+pub(crate) fn set(bits: &mut [u64], i: usize) {
     bits[i / 64] |= 1 << (i % 64);
 }
 

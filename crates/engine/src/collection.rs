@@ -256,13 +256,13 @@ impl CollectionData {
 
     /// The row holding `id`.
     fn row_of(&self, id: &str) -> Option<u64> {
-        self.by_id.get(id, |row| &self.records[&row].id)
+        self.by_id.get(id, id_of(&self.records))
     }
 
     /// Adds a new record's row to the id index (the record is already in `records`).
     fn index_id(&mut self, row: u64) {
         let records = &self.records;
-        self.by_id.insert(&records[&row].id, row, |r| &records[&r].id);
+        self.by_id.insert(&records[&row].id, row, id_of(records));
     }
 
     /// Plans add / upsert / update with Chroma's semantics. Pure: `self` is unchanged.
@@ -362,8 +362,7 @@ impl CollectionData {
                 }
                 Change::Delete { row } => {
                     if let Some(record) = self.records.get(&row) {
-                        let records = &self.records;
-                        self.by_id.remove(&record.id, |r| &records[&r].id);
+                        self.by_id.remove(&record.id, id_of(&self.records));
                         self.metadata_index.remove(row, record.metadata());
                         self.records.remove(&row);
                     }
@@ -460,6 +459,11 @@ impl CollectionData {
             distances: if include.distances { distances } else { None },
         }
     }
+}
+
+/// The id of a row in `records`: how the id index ([`IdIndex`]) reads the ids it does not store.
+fn id_of<'a>(records: &'a RowMap<Record>) -> impl Fn(u64) -> &'a str + 'a {
+    move |row| &records[&row].id
 }
 
 /// Metadata as reads return it. Chroma keeps a uri under an internal metadata key that reads strip, so a

@@ -18,7 +18,7 @@ use std::collections::BinaryHeap;
 
 use rayon::prelude::*;
 
-use crate::codes::{CodeQuery, Codes, Source};
+use crate::codes::{self, CodeQuery, Codes, Source};
 use crate::distance::{self, Space};
 use crate::hnsw::{Graph, GraphParams as LinkParams, LevelGenerator, Metric, Scored};
 use crate::row_map::{grow_for, permute_rows, RowMap};
@@ -511,7 +511,7 @@ impl VectorIndex {
         // more than the scan it serves (100k × 128, a 50 % filter: a quarter of the query).
         let mut bits = vec![0u64; self.slot_row.len().div_ceil(64)];
         for slot in slots {
-            bits[slot as usize / 64] |= 1 << (slot % 64);
+            codes::set(&mut bits, slot as usize);
         }
         let mut ordered = Vec::with_capacity(rows.len());
         for (word, &set) in bits.iter().enumerate() {
