@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use crate::collection::{CollectionData, GetColumns, WritePlan};
 use crate::config::CollectionConfig;
+use crate::distance;
 use crate::index::{GraphParams, VectorIndex};
 use crate::error::{Error, Result};
 use crate::metadata::{metadata_to_json, parse_metadata, Metadata};
@@ -146,6 +147,7 @@ pub struct Engine {
 impl Engine {
     /// An engine that keeps everything in memory.
     pub fn in_memory() -> Engine {
+        distance::return_large_blocks_to_the_system();
         Engine {
             catalog: RwLock::new(Catalog::with_defaults()),
             store: Mutex::new(None),
@@ -156,6 +158,7 @@ impl Engine {
 
     /// Opens (or creates) the persistent engine in `directory`.
     pub fn open(directory: &Path) -> Result<Engine> {
+        distance::return_large_blocks_to_the_system();
         std::fs::create_dir_all(directory)?;
         let path = directory.canonicalize()?;
         {
