@@ -101,6 +101,43 @@ pub fn code_dot(q: &[f32], codes: &[u8]) -> f32 {
     unsafe { (k.code_dot)(q, &[], codes) }
 }
 
+/// Bytes of a 4-bit code vector of `dimension` values: blocks of 32 values in 16 bytes, byte `k` of a
+/// block holding value `k` of the block in its low nibble and value `16 + k` in its high nibble (zero
+/// past the last value). The layout lets a SIMD kernel widen 16 consecutive values from one mask.
+pub const fn nibble_code_len(dimension: usize) -> usize {
+    dimension.div_ceil(32) * 16
+}
+
+/// Value `j` of a 4-bit code vector (layout: [`nibble_code_len`]).
+#[inline]
+pub fn nibble(codes: &[u8], j: usize) -> u8 {
+    let byte = codes[j / 32 * 16 + j % 16];
+    if j % 32 < 16 {
+        byte & 0x0F
+    } else {
+        byte >> 4
+    }
+}
+
+/// [`code_l2`] for a 4-bit code vector (layout: [`nibble_code_len`]): `Σ w_i (q_i − c_i)²` over the
+/// values that `q`, `w` and the codes' whole blocks all hold.
+#[inline]
+pub fn nibble_code_l2(q: &[f32], w: &[f32], codes: &[u8]) -> f32 {
+    debug_assert!(q.len() == w.len() && codes.len() == nibble_code_len(q.len()), "nibble_code_l2: lengths differ");
+    let k = kernels();
+    // SAFETY: as in `l2_squared`.
+    unsafe { (k.nibble_l2)(q, w, codes) }
+}
+
+/// [`code_dot`] for a 4-bit code vector: `Σ q_i c_i`.
+#[inline]
+pub fn nibble_code_dot(q: &[f32], codes: &[u8]) -> f32 {
+    debug_assert_eq!(codes.len(), nibble_code_len(q.len()), "nibble_code_dot: lengths differ");
+    let k = kernels();
+    // SAFETY: as in `l2_squared`.
+    unsafe { (k.nibble_dot)(q, &[], codes) }
+}
+
 /// Chroma's distance for a space: `l2` → [`l2_squared`]; `ip` → `1 − dot`; `cosine` → `1 − dot`, where
 /// BOTH inputs are already L2-normalised by the caller (see [`normalize`]).
 #[inline]
@@ -266,7 +303,8 @@ pub fn active_kernel() -> &'static str {
 
 type PairFn = unsafe fn(&[f32], &[f32]) -> f32;
 type RowsFn = unsafe fn(&[f32], &[f32], &mut [f32]);
-/// `(q, w, codes)`: `code_l2` reads `min(q, w, codes)` elements; `code_dot` ignores `w`.
+/// `(q, w, codes)`: `code_l2` reads `min(q, w, codes)` elements; `code_dot` ignores `w`. The nibble
+/// kernels read as many values as `q`, `w` (for l2) and the whole 16-byte blocks of `codes` all hold.
 type CodeFn = unsafe fn(&[f32], &[f32], &[u8]) -> f32;
 
 /// One kernel set.
@@ -285,6 +323,8 @@ struct Kernels {
     ip_rows: RowsFn,
     code_l2: CodeFn,
     code_dot: CodeFn,
+    nibble_l2: CodeFn,
+    nibble_dot: CodeFn,
 }
 
 impl Kernels {
@@ -296,6 +336,8 @@ impl Kernels {
         ip_rows: scalar::rows::<false>,
         code_l2: scalar::code::<true>,
         code_dot: scalar::code::<false>,
+        nibble_l2: scalar::nibble_code::<true>,
+        nibble_dot: scalar::nibble_code::<false>,
     };
 
     #[cfg(target_arch = "x86_64")]
@@ -311,6 +353,8 @@ impl Kernels {
             ip_rows: x86::rows_avx512::<false>,
             code_l2: x86::code_avx512::<true>,
             code_dot: x86::code_avx512::<false>,
+            nibble_l2: x86::nibble_code_avx512::<true>,
+            nibble_dot: x86::nibble_code_avx512::<false>,
         })
     }
 
@@ -332,6 +376,8 @@ impl Kernels {
             ip_rows: x86::rows_avx2::<false>,
             code_l2: x86::code_avx2::<true>,
             code_dot: x86::code_avx2::<false>,
+            nibble_l2: x86::nibble_code_avx2::<true>,
+            nibble_dot: x86::nibble_code_avx2::<false>,
         })
     }
 
@@ -354,6 +400,8 @@ impl Kernels {
             // Baseline NEON: the scalar code loop is vectorised by the compiler on aarch64.
             code_l2: scalar::code::<true>,
             code_dot: scalar::code::<false>,
+            nibble_l2: scalar::nibble_code::<true>,
+            nibble_dot: scalar::nibble_code::<false>,
         })
     }
 
@@ -460,6 +508,38 @@ pub mod scalar {
             acc[i % LANES] += if L2 {
                 let d = x - c;
                 w[i] * d * d
+            } else {
+                x * c
+            };
+        }
+        ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+    }
+
+    /// How many values a nibble kernel reads: those that `q`, `w` (for l2) and the whole 16-byte blocks
+    /// of `codes` all hold.
+    #[inline]
+    pub(super) fn nibble_len<const L2: bool>(q: &[f32], w: &[f32], codes: &[u8]) -> usize {
+        let coded = codes.len() / 16 * 32;
+        if L2 {
+            q.len().min(w.len()).min(coded)
+        } else {
+            q.len().min(coded)
+        }
+    }
+
+    /// Nibble code kernel: [`code`] over 4-bit codes (layout: [`super::nibble_code_len`]).
+    pub fn nibble_code<const L2: bool>(q: &[f32], w: &[f32], codes: &[u8]) -> f32 {
+        nibble_code_from::<L2>(q, w, codes, 0, nibble_len::<L2>(q, w, codes))
+    }
+
+    /// [`nibble_code`] over values `from..n` (`n` at most [`nibble_len`]).
+    pub(super) fn nibble_code_from<const L2: bool>(q: &[f32], w: &[f32], codes: &[u8], from: usize, n: usize) -> f32 {
+        let mut acc = [0.0f32; LANES];
+        for j in from..n {
+            let (x, c) = (q[j], f32::from(super::nibble(codes, j)));
+            acc[j % LANES] += if L2 {
+                let d = x - c;
+                w[j] * d * d
             } else {
                 x * c
             };
@@ -618,21 +698,10 @@ mod x86 {
         #[inline]
         #[target_feature(enable = "avx512f")]
         fn step<const L2: bool>(acc: __m512, q: &[f32], w: &[f32], codes: &[u8], i: usize) -> __m512 {
-            let q = &q[i..i + 16];
             let codes = &codes[i..i + 16];
-            // SAFETY: `q` holds 16 f32 and `codes` 16 bytes (checked by the slicing above).
-            let (vq, vc) = unsafe {
-                (_mm512_loadu_ps(q.as_ptr()), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(codes.as_ptr().cast()))))
-            };
-            if L2 {
-                let w = &w[i..i + 16];
-                let d = _mm512_sub_ps(vq, vc);
-                // SAFETY: `w` holds 16 f32 (checked by the slicing above).
-                let vw = unsafe { _mm512_loadu_ps(w.as_ptr()) };
-                _mm512_fmadd_ps(_mm512_mul_ps(d, d), vw, acc)
-            } else {
-                _mm512_fmadd_ps(vq, vc, acc)
-            }
+            // SAFETY: `codes` holds 16 bytes (checked by the slicing above).
+            let vc = unsafe { _mm_loadu_si128(codes.as_ptr().cast()) };
+            lanes16::<L2>(acc, q, w, vc, i)
         }
         let (mut acc0, mut acc1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
         let mut i = 0;
@@ -656,22 +725,11 @@ mod x86 {
         #[inline]
         #[target_feature(enable = "avx2,fma")]
         fn step<const L2: bool>(acc: __m256, q: &[f32], w: &[f32], codes: &[u8], i: usize) -> __m256 {
-            let q = &q[i..i + 8];
             let codes = &codes[i..i + 8];
-            // SAFETY: `q` holds 8 f32 and `codes` 8 bytes (checked by the slicing above); `_mm_loadl_epi64`
-            // reads exactly 8 bytes, unaligned.
-            let (vq, vc) = unsafe {
-                (_mm256_loadu_ps(q.as_ptr()), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(codes.as_ptr().cast()))))
-            };
-            if L2 {
-                let w = &w[i..i + 8];
-                let d = _mm256_sub_ps(vq, vc);
-                // SAFETY: `w` holds 8 f32 (checked by the slicing above).
-                let vw = unsafe { _mm256_loadu_ps(w.as_ptr()) };
-                _mm256_fmadd_ps(_mm256_mul_ps(d, d), vw, acc)
-            } else {
-                _mm256_fmadd_ps(vq, vc, acc)
-            }
+            // SAFETY: `codes` holds 8 bytes (checked by the slicing above); `_mm_loadl_epi64` reads
+            // exactly 8 bytes, unaligned.
+            let vc = unsafe { _mm_loadl_epi64(codes.as_ptr().cast()) };
+            lanes8::<L2>(acc, q, w, vc, i)
         }
         let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
         let mut i = 0;
@@ -684,6 +742,104 @@ mod x86 {
             acc0 = step::<L2>(acc0, q, w, codes, i);
         }
         hsum256(_mm256_add_ps(acc0, acc1)) + code_tail::<L2>(q, w, codes, whole, n)
+    }
+
+    /// One AVX-512 step of a code kernel: the 16 codes in `codes` against values `i..i + 16` of `q`
+    /// (and `w` for l2), added to `acc`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn lanes16<const L2: bool>(acc: __m512, q: &[f32], w: &[f32], codes: __m128i, i: usize) -> __m512 {
+        let q = &q[i..i + 16];
+        // SAFETY: `q` holds 16 f32 (checked by the slicing above).
+        let vq = unsafe { _mm512_loadu_ps(q.as_ptr()) };
+        let vc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(codes));
+        if L2 {
+            let w = &w[i..i + 16];
+            let d = _mm512_sub_ps(vq, vc);
+            // SAFETY: `w` holds 16 f32 (checked by the slicing above).
+            let vw = unsafe { _mm512_loadu_ps(w.as_ptr()) };
+            _mm512_fmadd_ps(_mm512_mul_ps(d, d), vw, acc)
+        } else {
+            _mm512_fmadd_ps(vq, vc, acc)
+        }
+    }
+
+    /// One AVX2 step of a code kernel: the 8 codes in the low half of `codes` against values `i..i + 8`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn lanes8<const L2: bool>(acc: __m256, q: &[f32], w: &[f32], codes: __m128i, i: usize) -> __m256 {
+        let q = &q[i..i + 8];
+        // SAFETY: `q` holds 8 f32 (checked by the slicing above).
+        let vq = unsafe { _mm256_loadu_ps(q.as_ptr()) };
+        let vc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(codes));
+        if L2 {
+            let w = &w[i..i + 8];
+            let d = _mm256_sub_ps(vq, vc);
+            // SAFETY: `w` holds 8 f32 (checked by the slicing above).
+            let vw = unsafe { _mm256_loadu_ps(w.as_ptr()) };
+            _mm256_fmadd_ps(_mm256_mul_ps(d, d), vw, acc)
+        } else {
+            _mm256_fmadd_ps(vq, vc, acc)
+        }
+    }
+
+    /// The low and high nibbles of the 16-byte block `block` of a nibble code vector: the block's values
+    /// 0..16 and 16..32, one per byte. (SSE2 only: part of the x86_64 baseline, so of every set.)
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn nibbles(codes: &[u8], block: usize) -> (__m128i, __m128i) {
+        let bytes = &codes[block * 16..block * 16 + 16];
+        // SAFETY: `bytes` holds 16 bytes (checked by the slicing above); `loadu` has no alignment need.
+        let v = unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) };
+        let low = _mm_set1_epi8(0x0F);
+        (_mm_and_si128(v, low), _mm_and_si128(_mm_srli_epi16::<4>(v), low))
+    }
+
+    /// AVX-512F nibble code kernel (see `scalar::nibble_code`): a block of 32 values per step, one
+    /// accumulator per half, scalar tail.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn nibble_code_avx512<const L2: bool>(q: &[f32], w: &[f32], codes: &[u8]) -> f32 {
+        let n = super::scalar::nibble_len::<L2>(q, w, codes);
+        let whole = n - n % 32;
+        let (mut acc0, mut acc1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        for block in 0..whole / 32 {
+            let (low, high) = nibbles(codes, block);
+            acc0 = lanes16::<L2>(acc0, q, w, low, block * 32);
+            acc1 = lanes16::<L2>(acc1, q, w, high, block * 32 + 16);
+        }
+        // The first half of a last, partial block (784 = 24 × 32 + 16).
+        let mut done = whole;
+        if n - whole >= 16 {
+            acc0 = lanes16::<L2>(acc0, q, w, nibbles(codes, whole / 32).0, whole);
+            done += 16;
+        }
+        _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + super::scalar::nibble_code_from::<L2>(q, w, codes, done, n)
+    }
+
+    /// AVX2+FMA nibble code kernel (see `scalar::nibble_code`): a block of 32 values in four steps of 8,
+    /// two accumulators, scalar tail.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn nibble_code_avx2<const L2: bool>(q: &[f32], w: &[f32], codes: &[u8]) -> f32 {
+        let n = super::scalar::nibble_len::<L2>(q, w, codes);
+        let whole = n - n % 32;
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        for block in 0..whole / 32 {
+            let (low, high) = nibbles(codes, block);
+            let i = block * 32;
+            acc0 = lanes8::<L2>(acc0, q, w, low, i);
+            acc1 = lanes8::<L2>(acc1, q, w, _mm_srli_si128::<8>(low), i + 8);
+            acc0 = lanes8::<L2>(acc0, q, w, high, i + 16);
+            acc1 = lanes8::<L2>(acc1, q, w, _mm_srli_si128::<8>(high), i + 24);
+        }
+        // The first half of a last, partial block.
+        let mut done = whole;
+        if n - whole >= 16 {
+            let low = nibbles(codes, whole / 32).0;
+            acc0 = lanes8::<L2>(acc0, q, w, low, whole);
+            acc1 = lanes8::<L2>(acc1, q, w, _mm_srli_si128::<8>(low), whole + 8);
+            done += 16;
+        }
+        hsum256(_mm256_add_ps(acc0, acc1)) + super::scalar::nibble_code_from::<L2>(q, w, codes, done, n)
     }
 
     /// The scalar kernel over elements `whole..n` (the part shorter than one SIMD step).
@@ -1138,6 +1294,46 @@ mod tests {
                 }
                 assert!((code_l2(q, w, codes) - want).abs() <= 2e-5 * want.abs().max(1.0));
             }
+        }
+    }
+
+    #[test]
+    fn every_nibble_kernel_matches_reference_on_odd_dims_and_tails() {
+        let mut rng = Rng::new(93);
+        for &dim in DIMS {
+            let q = rng.vec(dim, 20.0);
+            let w: Vec<f32> = rng.vec(dim, 1.0).iter().map(|x| x.abs() + 0.01).collect();
+            let values: Vec<u8> = (0..dim).map(|_| (rng.next_u64() >> 60) as u8).collect();
+            // Packed by hand: value j of block b sits in byte 16b + j % 16, low nibble for j % 32 < 16.
+            let mut codes = vec![0u8; nibble_code_len(dim)];
+            for (j, &v) in values.iter().enumerate() {
+                codes[j / 32 * 16 + j % 16] |= if j % 32 < 16 { v } else { v << 4 };
+            }
+            assert!(values.iter().enumerate().all(|(j, &v)| nibble(&codes, j) == v), "dim {dim}: nibble()");
+            let (mut l2, mut l2_abs, mut dot, mut dot_abs) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+            for ((&x, &w), &c) in q.iter().zip(&w).zip(&values) {
+                let t = f64::from(w) * (f64::from(x) - f64::from(c)).powi(2);
+                let u = f64::from(x) * f64::from(c);
+                (l2, l2_abs, dot, dot_abs) = (l2 + t, l2_abs + t.abs(), dot + u, dot_abs + u.abs());
+            }
+            for k in Kernels::available() {
+                // SAFETY: every set from `Kernels::available` is supported by this CPU; the kernels read
+                // within the shortest slice and the codes' whole blocks.
+                let (got_l2, got_dot) = unsafe { ((k.nibble_l2)(&q, &w, &codes), (k.nibble_dot)(&q, &[], &codes)) };
+                assert_close(got_l2, (l2, l2_abs), &format!("{} nibble l2 dim {dim}", k.name));
+                assert_close(got_dot, (dot, dot_abs), &format!("{} nibble dot dim {dim}", k.name));
+                // Codes one block short: only the values of the whole blocks are read.
+                if codes.len() >= 16 {
+                    let short = &codes[..codes.len() - 16];
+                    let covered = (short.len() / 16 * 32).min(dim);
+                    let want = scalar::code::<true>(&q[..covered], &w[..covered], &values[..covered]);
+                    // SAFETY: as above.
+                    let got = unsafe { (k.nibble_l2)(&q, &w, short) };
+                    assert!((got - want).abs() <= 2e-5 * want.abs().max(1.0), "{} short codes dim {dim}", k.name);
+                }
+            }
+            assert_close(nibble_code_l2(&q, &w, &codes), (l2, l2_abs), &format!("dispatched nibble l2 dim {dim}"));
+            assert_close(nibble_code_dot(&q, &codes), (dot, dot_abs), &format!("dispatched nibble dot dim {dim}"));
         }
     }
 

@@ -45,6 +45,11 @@ const PARALLEL_LINK_MIN: usize = 256;
 /// layout a logarithmic number of times, and at most a fifth of its slots wait in insertion order.
 const REORDER_MIN_SLOTS: usize = 1024;
 const REORDER_GROWTH: usize = 4;
+/// Slots sampled to choose the codes' width ([`VectorIndex::near_distances`]).
+const NEAR_SAMPLE: usize = 256;
+/// Which of a slot's nearest links stands for "near": around a query's 10th nearest neighbour is where
+/// the walk's ranking decides a top-10.
+const NEAR_RANK: usize = 10;
 const DEAD: u64 = u64::MAX;
 const LEVEL_SEED: u64 = 0x5eed_c0de;
 
@@ -287,8 +292,38 @@ impl VectorIndex {
         };
         self.codes = match self.codes.take() {
             Some(codes) => codes.extend(source),
-            None => Codes::fit(source),
+            None => Codes::fit(source, &self.near_distances()),
         };
+    }
+
+    /// For a sample of up to `NEAR_SAMPLE` slots spread over the index, the distance between the slot's
+    /// vector and its `NEAR_RANK`-th nearest link on layer 0 (L2 between the vectors as the codes hold
+    /// them: normalised for cosine). The codes choose their width from these ([`Codes::fit`]). None for
+    /// `ip`, whose distances the L2 reasoning behind that choice does not cover (8-bit codes).
+    fn near_distances(&self) -> Vec<f32> {
+        let Some(graph) = self.graph.as_ref().filter(|_| self.space != Space::Ip) else { return Vec::new() };
+        let slots = self.slot_row.len();
+        let sample = NEAR_SAMPLE.min(slots);
+        let coded = |slot: u32| -> Vec<f32> {
+            let scale = if self.space == Space::Cosine { self.inverse_norms[slot as usize] } else { 1.0 };
+            self.slot_vector(slot).iter().map(|x| x * scale).collect()
+        };
+        let live = |slot: u32| self.slot_row[slot as usize] != DEAD;
+        (0..sample)
+            .map(|i| (i * slots / sample) as u32)
+            .filter(|&slot| live(slot))
+            .filter_map(|slot| {
+                let vector = coded(slot);
+                let mut near: Vec<f32> = graph
+                    .links(slot, 0)
+                    .into_iter()
+                    .filter(|&link| live(link))
+                    .map(|link| distance::l2_squared(&vector, &coded(link)).sqrt())
+                    .collect();
+                near.sort_by(f32::total_cmp);
+                near.get(NEAR_RANK - 1).or(near.last()).copied()
+            })
+            .collect()
     }
 
     fn link_params(&self) -> LinkParams {
@@ -359,6 +394,11 @@ impl VectorIndex {
         let order = graph.locality_order();
         self.renumber(&order);
         self.ordered_slots = self.slot_row.len();
+        // The neighbours grew nearer as the index grew: the codes' width may change with them.
+        if self.codes.as_ref().is_some_and(|codes| !codes.suits(&self.near_distances())) {
+            self.codes = None;
+            self.refresh_codes();
+        }
         self.collapse_into_huge_pages();
     }
 
@@ -937,6 +977,55 @@ mod tests {
         let hits = index.search(&queries[..dim], 10, Some(&allowed));
         assert_eq!(hits.len(), 10);
         assert!(hits.iter().all(|h| h.row % 5 == 1 && h.row % 3 != 0));
+    }
+
+    #[test]
+    fn codes_are_four_bit_where_rounding_is_small_against_neighbour_distances() {
+        let n = 3000;
+        let rows: Vec<u64> = (0..n as u64).collect();
+        // 256 values of 0..=3 each: neighbours ~20 apart, 4-bit rounding ~0.065 per value (2σ/d ≈ 0.6 %).
+        let dim = 256;
+        let coarse: Vec<f32> = random_vectors(n, dim, 31).iter().map(|x| ((x + 0.5) * 4.0).floor().min(3.0)).collect();
+        for space in [Space::L2, Space::Cosine] {
+            let mut index = VectorIndex::new(space, dim, params());
+            index.put(&rows, &coarse);
+            assert!(index.codes.as_ref().is_some_and(Codes::nibbles), "4-bit codes in {space:?}");
+            // The walk on 4-bit codes still finds the top-10 (8-bit codes: 96–98 % here; the graph, built in
+            // parallel, differs from run to run), with exact distances.
+            let metric = index.metric();
+            let (mut found, mut wanted) = (0, 0);
+            for q in random_vectors(20, dim, 32).chunks(dim) {
+                let q: Vec<f32> = q.iter().map(|x| ((x + 0.5) * 4.0).floor().min(3.0)).collect();
+                let mut prepared = q.clone();
+                if space == Space::Cosine {
+                    distance::normalize(&mut prepared);
+                }
+                let mut exact: Vec<(f32, u64)> =
+                    (0..n as u32).map(|slot| (metric.to_query(&prepared, slot), index.slot_row[slot as usize])).collect();
+                exact.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let hits = index.search(&q, 10, None);
+                for hit in &hits {
+                    let slot = *index.row_slot.get(&hit.row).expect("live row");
+                    let distance = metric.to_query(&prepared, slot);
+                    assert!((hit.distance - distance).abs() <= 1e-6 * distance.abs().max(1.0), "{space:?}");
+                }
+                // Ties at the 10th distance count as found.
+                let tenth = exact[9].0;
+                found += hits.iter().filter(|h| h.distance <= tenth).count();
+                wanted += 10;
+            }
+            assert!(found * 100 >= wanted * 90, "{space:?}: recall {found} of {wanted}");
+        }
+        // Uniform values in 24 dimensions: neighbours close against the range (2σ/d ≈ 7 %), and any
+        // `ip` index: 8-bit codes.
+        let dim = 24;
+        let fine = random_vectors(n, dim, 33);
+        for (space, data) in [(Space::L2, &fine), (Space::Ip, &coarse)] {
+            let dim = data.len() / n;
+            let mut index = VectorIndex::new(space, dim, params());
+            index.put(&rows, data);
+            assert!(index.codes.as_ref().is_some_and(|codes| !codes.nibbles()), "8-bit codes in {space:?}");
+        }
     }
 
     #[test]
