@@ -1000,8 +1000,9 @@ mod tests {
                 if space == Space::Cosine {
                     distance::normalize(&mut prepared);
                 }
-                let mut exact: Vec<(f32, u64)> =
-                    (0..n as u32).map(|slot| (metric.to_query(&prepared, slot), index.slot_row[slot as usize])).collect();
+                let mut exact: Vec<(f32, u64)> = (0..n as u32)
+                    .map(|slot| (metric.to_query(&prepared, slot), index.slot_row[slot as usize]))
+                    .collect();
                 exact.sort_by(|a, b| a.0.total_cmp(&b.0));
                 let hits = index.search(&q, 10, None);
                 for hit in &hits {
@@ -1015,6 +1016,15 @@ mod tests {
                 wanted += 10;
             }
             assert!(found * 100 >= wanted * 90, "{space:?}: recall {found} of {wanted}");
+            // A snapshot read back chooses 4 bits again and finds the same rows (cosine norms are
+            // computed again on reading, so distances may differ in the last bit).
+            let mut bytes = Vec::new();
+            index.write_snapshot(&mut bytes);
+            let back = VectorIndex::read_snapshot(space, dim, params(), &bytes).expect("valid snapshot");
+            assert!(back.codes.as_ref().is_some_and(Codes::nibbles), "4-bit codes after reading in {space:?}");
+            let q = &coarse[7 * dim..8 * dim];
+            let rows = |hits: Vec<Hit>| hits.into_iter().map(|hit| hit.row).collect::<Vec<u64>>();
+            assert_eq!(rows(back.search(q, 10, None)), rows(index.search(q, 10, None)), "{space:?}");
         }
         // Uniform values in 24 dimensions: neighbours close against the range (2σ/d ≈ 7 %), and any
         // `ip` index: 8-bit codes.
