@@ -323,8 +323,7 @@ impl Codes {
                         outlier |= !(v > -0.5 && v < top + 0.5);
                         let c = (v.clamp(0.0, top) + 0.5) as u8;
                         if nibbles {
-                            // The layout of `distance::nibble_code_len`.
-                            out[j / 32 * 16 + j % 16] |= if j % 32 < 16 { c } else { c << 4 };
+                            distance::set_nibble(out, j, c);
                         } else {
                             out[j] = c;
                         }

@@ -119,6 +119,13 @@ pub fn nibble(codes: &[u8], j: usize) -> u8 {
     }
 }
 
+/// Stores `value` (< 16) as value `j` of a 4-bit code vector whose nibble for `j` is still zero.
+#[inline]
+pub fn set_nibble(codes: &mut [u8], j: usize, value: u8) {
+    debug_assert!(value < 16, "a nibble holds 0..16");
+    codes[j / 32 * 16 + j % 16] |= if j % 32 < 16 { value } else { value << 4 };
+}
+
 /// [`code_l2`] for a 4-bit code vector (layout: [`nibble_code_len`]): `Σ w_i (q_i − c_i)²` over the
 /// values that `q`, `w` and the codes' whole blocks all hold.
 #[inline]
